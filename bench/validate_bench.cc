@@ -1,0 +1,108 @@
+// validate+verify throughput of classic messages on one thread, next to the raw ed25519
+// verify rate measured in the same run (the reference; README "Performance").
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "bench_util.h"
+#include "ssb/message.h"
+#include "ssb/base64.h"
+#include "ssb/ref.h"
+
+using namespace ssb;
+
+int main(int argc, char** argv) {
+  size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 20000;
+  int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+  CryptoInit();
+  // A corpus shaped like real feeds: posts of varied length with some non-ASCII, votes, contacts.
+  std::mt19937_64 rng(42);
+  std::vector<Keypair> authors;
+  for (int i = 0; i < 4; ++i) authors.push_back(Keypair::Generate());
+  std::vector<std::optional<FeedState>> heads(authors.size());
+  std::vector<std::string> wires;
+  std::vector<FeedState> prevs;   // the state each message is validated against
+  std::vector<bool> has_prev;
+  for (size_t i = 0; i < n; ++i) {
+    size_t a = rng() % authors.size();
+    json::Value c = json::Value::Object();
+    switch (rng() % 3) {
+      case 0: {
+        c.Set("type", json::Value::String("post"));
+        std::string text;
+        size_t len = 20 + rng() % 600;
+        for (size_t k = 0; k < len; ++k) text += (rng() % 40 == 0) ? "\xC3\xA9" : std::string(1, static_cast<char>('a' + rng() % 26));
+        c.Set("text", json::Value::String(text));
+        c.Set("root", json::Value::String("%" + std::string(43, 'A') + "=.sha256"));
+        break;
+      }
+      case 1: {
+        c.Set("type", json::Value::String("vote"));
+        json::Value vote = json::Value::Object();
+        vote.Set("link", json::Value::String("%" + std::string(43, 'B') + "=.sha256"));
+        vote.Set("value", json::Value::Number(1));
+        vote.Set("expression", json::Value::String("Like"));
+        c.Set("vote", vote);
+        break;
+      }
+      default:
+        c.Set("type", json::Value::String("contact"));
+        c.Set("contact", json::Value::String(authors[(a + 1) % authors.size()].id()));
+        c.Set("following", json::Value::Bool(true));
+    }
+    const FeedState* prev = heads[a] ? &*heads[a] : nullptr;
+    has_prev.push_back(prev != nullptr);
+    prevs.push_back(prev ? *prev : FeedState{});
+    auto m = CreateMessage(authors[a], prev, std::move(c), 1.7e12 + static_cast<double>(i));
+    if (!m.ok()) return std::fprintf(stderr, "%s\n", m.status().ToString().c_str()), 1;
+    wires.push_back(m->Wire());
+    heads[a] = FeedState{m->id(), *m->sequence()};
+  }
+  // Inputs of the reference: exactly the bytes and keys a verifier needs, prepared up front.
+  std::vector<std::string> signing;
+  std::vector<PublicKey> keys;
+  std::vector<Signature> sigs;
+  size_t wire_bytes = 0;
+  for (const auto& w : wires) {
+    auto m = Message::Parse(w);
+    signing.push_back(m->signing_bytes());
+    keys.push_back(*ParseFeedId(m->author()));
+    Signature s;
+    auto raw = m->value().Find("signature")->as_string();
+    auto dec = Base64DecodeCanonical(std::string_view(raw).substr(0, 88));
+    std::copy(dec->begin(), dec->end(), s.begin());
+    sigs.push_back(s);
+    wire_bytes += w.size();
+  }
+
+  std::vector<double> raw_rates, ours_rates;
+  for (int r = 0; r < rounds; ++r) {
+    double t0 = ssb::bench::Now();
+    size_t ok = 0;
+    for (size_t i = 0; i < n; ++i) {
+      ok += VerifySignature(keys[i], std::span(reinterpret_cast<const uint8_t*>(signing[i].data()),
+                                               signing[i].size()), sigs[i]);
+    }
+    double t1 = ssb::bench::Now();
+    if (ok != n) return std::fprintf(stderr, "raw verify failed\n"), 1;
+    raw_rates.push_back(static_cast<double>(n) / (t1 - t0));
+
+    t0 = ssb::bench::Now();
+    ok = 0;
+    for (size_t i = 0; i < n; ++i) {
+      auto m = Message::Parse(wires[i]);
+      ok += m.ok() && Validate(*m, has_prev[i] ? &prevs[i] : nullptr).ok();
+    }
+    t1 = ssb::bench::Now();
+    if (ok != n) return std::fprintf(stderr, "validation failed\n"), 1;
+    ours_rates.push_back(static_cast<double>(n) / (t1 - t0));
+  }
+  double raw = ssb::bench::Median(raw_rates), ours = ssb::bench::Median(ours_rates);
+  std::printf("validate_bench: %zu messages (%.0f bytes average), %d rounds, one thread\n", n,
+              static_cast<double>(wire_bytes) / static_cast<double>(n), rounds);
+  ssb::bench::Header("Message validation");
+  ssb::bench::Row("raw crypto_sign_verify_detached", raw, "msgs/s", "reference, same run");
+  ssb::bench::Row("parse + validate + verify (ssb-validate rules)", ours, "msgs/s", "");
+  std::printf("ratio validate/raw-verify: %.3f (goal >= 0.85)\n", ours / raw);
+  return 0;
+}

@@ -1,0 +1,69 @@
+#include "ssb/keys.h"
+
+#include <sodium.h>
+
+#include <mutex>
+
+#include "ssb/base64.h"
+
+namespace ssb {
+
+bool CryptoInit() {
+  static const bool ok = sodium_init() >= 0;
+  return ok;
+}
+
+Keypair::~Keypair() { sodium_memzero(sk_.data(), sk_.size()); }
+Keypair::Keypair(const Keypair& other) = default;
+Keypair& Keypair::operator=(const Keypair& other) = default;
+
+Keypair Keypair::Generate() {
+  CryptoInit();
+  Keypair k;
+  crypto_sign_keypair(k.pk_.data(), k.sk_.data());
+  return k;
+}
+
+Keypair Keypair::FromSeed(std::span<const uint8_t, 32> seed) {
+  CryptoInit();
+  Keypair k;
+  crypto_sign_seed_keypair(k.pk_.data(), k.sk_.data(), seed.data());
+  return k;
+}
+
+Result<Keypair> Keypair::FromSecretKey(std::span<const uint8_t> sk64) {
+  if (sk64.size() != 64) return Status::InvalidInput("ed25519 secret key must be 64 bytes");
+  Keypair k = FromSeed(std::span<const uint8_t, 32>(sk64.data(), 32));
+  if (sodium_memcmp(k.sk_.data(), sk64.data(), 64) != 0) {
+    return Status::InvalidInput("ed25519 secret key: public half does not match the seed");
+  }
+  return k;
+}
+
+std::string Keypair::id() const { return "@" + Base64Encode(pk_) + ".ed25519"; }
+
+Signature Keypair::Sign(std::span<const uint8_t> message) const {
+  Signature sig;
+  crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), sk_.data());
+  return sig;
+}
+
+bool VerifySignature(const PublicKey& pk, std::span<const uint8_t> message,
+                     std::span<const uint8_t, 64> signature) {
+  return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
+                                     pk.data()) == 0;
+}
+
+Sha256Digest Sha256(std::span<const uint8_t> data) {
+  Sha256Digest d;
+  crypto_hash_sha256(d.data(), data.data(), data.size());
+  return d;
+}
+
+std::array<uint8_t, 32> HmacSha512_256(std::span<const uint8_t> data, const HmacKey& key) {
+  std::array<uint8_t, 32> mac;
+  crypto_auth(mac.data(), data.data(), data.size(), key.data());
+  return mac;
+}
+
+}  // namespace ssb

@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include "ssb/message.h"
+#include "ssb/ref.h"
+
+namespace {
+
+ssb::Keypair TestKeys(uint8_t fill) {
+  std::array<uint8_t, 32> seed;
+  seed.fill(fill);
+  return ssb::Keypair::FromSeed(seed);
+}
+
+ssb::json::Value Post(const std::string& text) {
+  auto c = ssb::json::Value::Object();
+  c.Set("type", ssb::json::Value::String("post"));
+  c.Set("text", ssb::json::Value::String(text));
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("created messages validate in both modes and chain") {
+  auto keys = TestKeys(1);
+  auto m1 = ssb::CreateMessage(keys, nullptr, Post("hello"), 1700000000000);
+  REQUIRE(m1.ok());
+  CHECK(ssb::Validate(*m1, nullptr).ok());
+  CHECK(ssb::Validate(*m1, nullptr, ssb::ValidateOptions::Strict()).ok());
+  CHECK(m1->value().keys() == std::vector<std::string>{"previous", "sequence", "author",
+                                                       "timestamp", "hash", "content",
+                                                       "signature"});
+  ssb::FeedState s1{m1->id(), 1};
+  auto m2 = ssb::CreateMessage(keys, &s1, Post("second \xF0\x9F\x98\x80"), 1700000000001);
+  REQUIRE(m2.ok());
+  CHECK(ssb::Validate(*m2, &s1).ok());
+  // The wire form parses back to the same message and id.
+  auto again = ssb::Message::Parse(m2->Wire());
+  REQUIRE(again.ok());
+  CHECK(again->id() == m2->id());
+  CHECK(ssb::Validate(*again, &s1).ok());
+}
+
+TEST_CASE("validation names the rule that failed") {
+  auto keys = TestKeys(2);
+  auto m1 = ssb::CreateMessage(keys, nullptr, Post("a"), 1);
+  REQUIRE(m1.ok());
+  ssb::FeedState s1{m1->id(), 1};
+  auto m2 = ssb::CreateMessage(keys, &s1, Post("b"), 2);
+  REQUIRE(m2.ok());
+
+  SECTION("sequence gap") {
+    ssb::FeedState s0{m1->id(), 0};
+    auto st = ssb::Validate(*m2, &s0);
+    CHECK(st.code() == ssb::Code::kInvalidMessage);
+    CHECK(st.message().find("sequence") != std::string::npos);
+  }
+  SECTION("fork: right sequence, other previous") {
+    ssb::FeedState other{"%AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=.sha256", 1};
+    CHECK(ssb::Validate(*m2, &other).code() == ssb::Code::kFork);
+  }
+  SECTION("not a first message") {
+    CHECK(ssb::Validate(*m2, nullptr).code() == ssb::Code::kInvalidMessage);
+  }
+  SECTION("tampered content breaks the signature") {
+    ssb::json::Value v = m2->value();
+    v.Find("content")->Set("text", ssb::json::Value::String("c"));
+    auto st = ssb::Validate(ssb::Message::FromValue(v), &s1);
+    CHECK(st.code() == ssb::Code::kInvalidMessage);
+    CHECK(st.message() == "invalid signature");
+  }
+  SECTION("reordered keys") {
+    ssb::json::Value v = m2->value();
+    ssb::json::Value w = ssb::json::Value::Object();
+    for (const char* k : {"previous", "author", "sequence", "hash", "timestamp", "content",
+                          "signature"}) {
+      w.Set(k, *v.Find(k));
+    }
+    CHECK(ssb::Validate(ssb::Message::FromValue(w), &s1).message().find("order") !=
+          std::string::npos);
+  }
+  SECTION("a different network's hmac key") {
+    ssb::ValidateOptions opt;
+    opt.hmac_key = ssb::HmacKey{};
+    CHECK(ssb::Validate(*m2, &s1, opt).message() == "invalid signature");
+  }
+}
+
+TEST_CASE("hmac-signed messages for test networks") {
+  auto keys = TestKeys(3);
+  ssb::HmacKey hk;
+  hk.fill(7);
+  auto m = ssb::CreateMessage(keys, nullptr, Post("on a test network"), 5, hk);
+  REQUIRE(m.ok());
+  ssb::ValidateOptions opt;
+  opt.hmac_key = hk;
+  CHECK(ssb::Validate(*m, nullptr, opt).ok());
+  CHECK_FALSE(ssb::Validate(*m, nullptr).ok());
+}
+
+TEST_CASE("the 8192 UTF-16 limit applies to the signed message") {
+  auto keys = TestKeys(4);
+  auto too_big = ssb::CreateMessage(keys, nullptr, Post(std::string(8200, 'x')), 1);
+  REQUIRE_FALSE(too_big.ok());
+  CHECK(too_big.status().message().find("8192") != std::string::npos);
+  // Find the largest text that fits: the result is exactly at the boundary.
+  size_t lo = 7000, hi = 8200;
+  while (lo + 1 < hi) {
+    size_t mid = (lo + hi) / 2;
+    (ssb::CreateMessage(keys, nullptr, Post(std::string(mid, 'x')), 1).ok() ? lo : hi) = mid;
+  }
+  auto fits = ssb::CreateMessage(keys, nullptr, Post(std::string(lo, 'x')), 1);
+  REQUIRE(fits.ok());
+  CHECK(fits->utf16_length() == 8192);
+}
+
+TEST_CASE("encrypted content strings follow ssb-validate's pattern") {
+  auto keys = TestKeys(5);
+  auto boxed = ssb::CreateMessage(keys, nullptr, ssb::json::Value::String("AAAA.box"), 1);
+  REQUIRE(boxed.ok());
+  CHECK(boxed->is_encrypted());
+  auto bad = ssb::CreateMessage(keys, nullptr, ssb::json::Value::String("AAAA"), 1);
+  CHECK_FALSE(bad.ok());
+}
+
+TEST_CASE("refs accept only canonical base64") {
+  auto keys = TestKeys(6);
+  CHECK(ssb::IsFeedId(keys.id()));
+  CHECK(ssb::ParseFeedId(keys.id()).value() == keys.public_key());
+  std::string id = keys.id();
+  std::string url_safe = id;
+  for (char& c : url_safe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  if (url_safe != id) CHECK_FALSE(ssb::IsFeedId(url_safe));
+  CHECK_FALSE(ssb::IsFeedId(id + " "));
+  CHECK_FALSE(ssb::IsFeedId(id.substr(0, 44) + "B=.ed25519"));  // non-zero padding bits
+  CHECK_FALSE(ssb::IsMsgId(id));
+}
