@@ -1,4 +1,5 @@
 // JSON.stringify with V8's exact output (PROTOCOL.md §2.5).
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -32,12 +33,20 @@ void Indent(std::string* out, int depth) { out->append(static_cast<size_t>(depth
 }  // namespace
 
 void AppendQuoted(std::string* out, std::string_view s) {
+  // Bytes that need a look: controls, '"', '\\' and 0xED (the lead byte of WTF-8 surrogates).
+  static constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<size_t>(c)] = true;
+    t['"'] = t['\\'] = t[0xED] = true;
+    return t;
+  }();
+  out->reserve(out->size() + s.size() + 2);
   out->push_back('"');
   size_t run = 0;  // start of the pending verbatim run
   for (size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<uint8_t>(s[i]);
+    if (!kSpecial[c]) continue;
     if (c < 0x80) {
-      if (kEscapes.kind[c] == 0) continue;
       out->append(s.data() + run, i - run);
       out->push_back('\\');
       if (kEscapes.kind[c] == 1) {
@@ -48,7 +57,7 @@ void AppendQuoted(std::string* out, std::string_view s) {
         out->push_back(kHex[c & 15]);
       }
       run = i + 1;
-    } else if (c == 0xED && i + 2 < s.size() && static_cast<uint8_t>(s[i + 1]) >= 0xA0) {
+    } else if (i + 2 < s.size() && static_cast<uint8_t>(s[i + 1]) >= 0xA0) {
       // A WTF-8 surrogate is always unpaired (pairs are stored as 4-byte sequences): Node's
       // well-formed JSON.stringify writes it as a lowercase \udxxx escape.
       out->append(s.data() + run, i - run);

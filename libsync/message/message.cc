@@ -15,12 +15,6 @@ namespace {
 constexpr size_t kMaxMessageText = 1 << 20;
 constexpr uint32_t kMaxMessageDepth = 256;
 
-bool IsAscii(std::string_view s) {
-  for (char c : s)
-    if (static_cast<uint8_t>(c) >= 0x80) return false;
-  return true;
-}
-
 // JavaScript ToString for the values loose equality may convert (Array.prototype.join).
 void AppendJsToString(std::string* out, const json::Value& v) {
   switch (v.type()) {
@@ -320,11 +314,10 @@ void Message::Derive() {
     }
   }
   Sha256Digest digest;
-  if (IsAscii(full)) {
-    utf16_length_ = full.size();
+  utf16_length_ = json::Utf16Length(full);
+  if (utf16_length_ == full.size()) {  // pure ASCII: the latin1 view is the text itself
     digest = Sha256(std::span(reinterpret_cast<const uint8_t*>(full.data()), full.size()));
   } else {
-    utf16_length_ = json::Utf16Length(full);
     std::string latin1 = json::Latin1(full);
     digest = Sha256(std::span(reinterpret_cast<const uint8_t*>(latin1.data()), latin1.size()));
   }
