@@ -37,5 +37,7 @@ for (let i = 0; i < rounds; i++) {
   if (jsToCpp && cppToJs) pass++
   else console.log(`MISMATCH round ${i}: js->cpp ${jsToCpp} cpp->js ${cppToJs} boxed ${boxed} ours ${ours}`)
 }
-console.log(`interop private-box: js->cpp and cpp->js ${pass}/${rounds}`)
+const summary = `interop private-box: js->cpp and cpp->js ${pass}/${rounds}`
+console.log(summary)
+if (process.env.SSB_REPORT_FILE) require('fs').appendFileSync(process.env.SSB_REPORT_FILE, summary + '\n')
 process.exit(pass === rounds ? 0 : 1)

@@ -43,7 +43,9 @@ node "$HERE/js/gen.js" "$SEED" "$COUNT" > "$WORK/js.ndjson"
 "$SBOT" --path "$WORK/ssb" validate < "$WORK/js.ndjson" > "$WORK/js-checked.ndjson" || true
 js_result=$(compare "$WORK/js.ndjson" "$WORK/js-checked.ndjson") || js_fail=1
 
-echo "differential: cpp->js $cpp_result ok, js->cpp $js_result ok (seed $SEED)"
+summary="differential: cpp->js $cpp_result ok, js->cpp $js_result ok (seed $SEED)"
+echo "$summary"
+[ -n "${SSB_REPORT_FILE:-}" ] && echo "$summary" >> "$SSB_REPORT_FILE"
 if [ -n "${cpp_fail:-}" ] || [ -n "${js_fail:-}" ]; then
   echo "differential: FAILED (replay with SSB_DIFF_SEED=$SEED)"
   exit 1

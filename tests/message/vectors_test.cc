@@ -154,8 +154,9 @@ TEST_CASE("legacy-value-testdata: signing string, UTF-16 length, latin1 sha256")
       agree += v.ok() == At(e, "node_json_parse").as_bool();
     }
   }
-  std::printf("VECTORS legacy-value-testdata reject inputs: %zu/%zu handled without crash, "
-              "accepted exactly when Node's JSON.parse accepts\n", agree, rejects);
+  ReportLine("VECTORS legacy-value-testdata reject inputs: " + std::to_string(agree) + "/" +
+             std::to_string(rejects) +
+             " handled without crash, accepted exactly when Node's JSON.parse accepts");
   CHECK(rejects == 2084);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -43,9 +44,20 @@ inline std::string Str(const json::Value& obj, const char* key) {
 }
 
 // One line that scripts/test collects into its summary: "VECTORS name: passed/total".
-inline void ReportCount(const std::string& name, size_t passed, size_t total) {
-  std::printf("VECTORS %s: %zu/%zu\n", name.c_str(), passed, total);
+// Also appended to $SSB_REPORT_FILE when set (scripts/test prints that file as its summary).
+inline void ReportLine(const std::string& line) {
+  std::printf("%s\n", line.c_str());
   std::fflush(stdout);
+  if (const char* path = std::getenv("SSB_REPORT_FILE"); path && *path) {
+    if (FILE* f = std::fopen(path, "a")) {
+      std::fprintf(f, "%s\n", line.c_str());
+      std::fclose(f);
+    }
+  }
+}
+
+inline void ReportCount(const std::string& name, size_t passed, size_t total) {
+  ReportLine("VECTORS " + name + ": " + std::to_string(passed) + "/" + std::to_string(total));
 }
 
 }  // namespace ssb::test
