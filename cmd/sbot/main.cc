@@ -1,48 +1,18 @@
-// sbot: the scuttlesync server and its command line, in ssb-server's style.
-#include <cstdio>
+// sbot: the scuttlesync server's command line, in ssb-server's style (muxrpcli):
+//   sbot [--path DIR] [--pretty] VERB [ARG…] [--key value…]
 #include <cstdlib>
+#include <functional>
 #include <iostream>
-#include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "ssb/base64.h"
-#include "ssb/json.h"
-#include "ssb/keys.h"
-#include "ssb/message.h"
-#include "ssb/status.h"
+#include "args.h"
+#include "context.h"
+#include "verbs.h"
 
 namespace {
-
-// Exit codes (man/sbot.1 "EXIT STATUS").
-constexpr int kExitOk = 0;
-constexpr int kExitRejected = 1;  // some input message was invalid
-constexpr int kExitUsage = 2;
-
-int ExitCodeFor(const ssb::Status& st) {
-  switch (st.code()) {
-    case ssb::Code::kOk: return kExitOk;
-    case ssb::Code::kInvalidArgument: return kExitUsage;
-    case ssb::Code::kInvalidMessage:
-    case ssb::Code::kFork: return kExitRejected;
-    case ssb::Code::kNotFound: return 3;
-    case ssb::Code::kInvalidInput:
-    case ssb::Code::kLimitExceeded: return 4;
-    case ssb::Code::kCorruption: return 5;
-    case ssb::Code::kBusy: return 75;
-    case ssb::Code::kNoSpace: return 6;
-    case ssb::Code::kPermissionDenied:
-    case ssb::Code::kIoError:
-    case ssb::Code::kUnsupported: return 7;
-  }
-  return 7;
-}
-
-int Fail(const ssb::Status& st) {
-  std::cerr << "sbot: " << st.ToString() << "\n";
-  return ExitCodeFor(st);
-}
 
 std::string DefaultPath() {
   if (const char* p = std::getenv("SSB_PATH"); p && *p) return p;
@@ -50,126 +20,73 @@ std::string DefaultPath() {
   return ".ssb";
 }
 
-struct Globals {
-  std::string path;
-  bool pretty = false;
-  std::string hmac;  // caps.sign, base64
+struct Verb {
+  const char* name;
+  std::vector<const char*> aliases;
+  const char* help;
+  std::function<int(sbot::Context&, const sbot::VerbArgs&)> run;
 };
-
-void PrintJson(const Globals& g, const ssb::json::Value& v) {
-  std::string out = g.pretty ? ssb::json::StringifyPretty(v) : ssb::json::Stringify(v);
-  out += '\n';
-  std::fwrite(out.data(), 1, out.size(), stdout);
-}
-
-ssb::Result<ssb::Keypair> LoadIdentity(const Globals& g) {
-  std::string warning;
-  auto keys = ssb::LoadOrCreateSecretFile(g.path + "/secret", &warning);
-  if (!warning.empty()) std::cerr << "sbot: " << warning << "\n";
-  return keys;
-}
-
-int CmdWhoami(const Globals& g) {
-  auto keys = LoadIdentity(g);
-  if (!keys.ok()) return Fail(keys.status());
-  ssb::json::Value out = ssb::json::Value::Object();
-  out.Set("id", ssb::json::Value::String(keys->id()));
-  PrintJson(g, out);
-  return kExitOk;
-}
-
-// Reads NDJSON message values or {key, value, ...} objects; checks each against the previous
-// message of its feed seen earlier in the same input.
-int CmdValidate(const Globals& g, ssb::ValidationMode mode) {
-  ssb::ValidateOptions opt;
-  opt.mode = mode;
-  if (!g.hmac.empty()) {
-    auto key = ssb::Base64DecodeCanonical(g.hmac);
-    if (!key || key->size() != 32) {
-      return Fail(ssb::Status::InvalidArgument("--hmac must be canonical base64 of 32 bytes"));
-    }
-    ssb::HmacKey k;
-    std::copy(key->begin(), key->end(), k.begin());
-    opt.hmac_key = k;
-  }
-  std::map<std::string, ssb::FeedState, std::less<>> feeds;
-  std::string line;
-  size_t total = 0, invalid = 0;
-  while (std::getline(std::cin, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    ++total;
-    ssb::json::Value out = ssb::json::Value::Object();
-    auto parsed = ssb::json::Parse(line);
-    if (!parsed.ok()) {
-      ++invalid;
-      out.Set("valid", ssb::json::Value::Bool(false));
-      out.Set("error", ssb::json::Value::String(parsed.status().message()));
-      PrintJson(g, out);
-      continue;
-    }
-    ssb::json::Value value = std::move(parsed).value();
-    if (value.is_object() && !value.Find("author") && value.Find("value")) {
-      value = *value.Find("value");  // a {key, value, timestamp} wrapper
-    }
-    ssb::Message msg = ssb::Message::FromValue(std::move(value));
-    std::string author(msg.author());
-    auto it = feeds.find(author);
-    const ssb::FeedState* prev = it == feeds.end() ? nullptr : &it->second;
-    ssb::FeedState assumed;
-    auto seq = msg.sequence();
-    if (!prev && seq && *seq > 1) {
-      // The input starts in the middle of this feed: trust the link to the unseen predecessor.
-      assumed = {std::string(msg.previous()), *seq - 1};
-      prev = &assumed;
-      out.Set("note", ssb::json::Value::String("previous message not in the input"));
-    }
-    ssb::Status st = ssb::Validate(msg, prev, opt);
-    out.Set("key", ssb::json::Value::String(msg.id()));
-    out.Set("valid", ssb::json::Value::Bool(st.ok()));
-    if (st.ok()) {
-      feeds[author] = {msg.id(), *msg.sequence()};
-    } else {
-      ++invalid;
-      out.Set("error", ssb::json::Value::String(st.message()));
-    }
-    PrintJson(g, out);
-  }
-  if (invalid) {
-    std::cerr << "sbot: " << invalid << " of " << total << " messages are invalid\n";
-    return kExitRejected;
-  }
-  return kExitOk;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (!ssb::CryptoInit()) {
     std::cerr << "sbot: libsodium failed to initialise\n";
-    return 7;
+    return sbot::kExitIo;
   }
-  CLI::App app{"sbot: a Secure Scuttlebutt peer (scuttlesync)", "sbot"};
+  const std::vector<Verb> verbs = {
+      {"whoami", {}, "print this identity: {\"id\":\"@…\"}", sbot::Whoami},
+      {"publish", {}, "publish a message: --type post --text \"…\" (or a JSON argument, - for stdin)",
+       sbot::Publish},
+      {"feed", {"createFeedStream"}, "all messages by claimed time (--gt --lt --limit --reverse)",
+       sbot::FeedStream},
+      {"log", {"createLogStream"}, "all messages by receive time (--gt --lt --limit --reverse)",
+       sbot::LogStream},
+      {"hist", {"createHistoryStream"}, "one feed by sequence: hist FEED [--seq N --limit N --reverse]",
+       sbot::History},
+      {"messagesByType", {}, "messages of one content type: messagesByType TYPE", sbot::ByType},
+      {"get", {}, "print the value of message MSGID", sbot::Get},
+      {"add", {}, "validate and store NDJSON messages from stdin", sbot::Add},
+      {"validate", {}, "validate NDJSON messages from stdin without storing (--strict)",
+       sbot::Validate},
+      {"status", {}, "identity, feeds, messages, forks and store size", sbot::StatusVerb},
+      {"private.unbox", {}, "decrypt a private message: MSGID, message JSON or box string",
+       sbot::PrivateUnbox},
+      {"blobs.add", {}, "store a file (or stdin) as a blob; prints its id", sbot::BlobsAdd},
+      {"blobs.get", {}, "write blob ID's bytes to stdout", sbot::BlobsGet},
+      {"blobs.has", {}, "print true if blob ID is stored", sbot::BlobsHas},
+      {"blobs.ls", {}, "list stored blob ids", sbot::BlobsList},
+      {"blobs.rm", {}, "remove blob ID", sbot::BlobsRemove},
+  };
+
+  CLI::App app{"sbot: a Secure Scuttlebutt peer and sneakernet toolkit (scuttlesync)", "sbot"};
   app.require_subcommand(1);
-  Globals g;
+  sbot::Globals g;
   g.path = DefaultPath();
   app.add_option("--path", g.path, "data directory (default $SSB_PATH, then ~/.ssb)");
   app.add_flag("--pretty", g.pretty, "indent JSON output for people");
   app.add_option("--hmac", g.hmac, "caps.sign of a test network (base64 of 32 bytes)");
-
-  auto* whoami = app.add_subcommand("whoami", "print this identity's feed id");
-  auto* validate = app.add_subcommand("validate",
-                                      "validate NDJSON messages from stdin, one result per line");
-  bool strict = false;
-  validate->add_flag("--strict", strict, "also apply ssb-classic 1.1.0 rules (what we emit)");
-
+  std::vector<std::pair<CLI::App*, const Verb*>> subs;
+  for (const Verb& v : verbs) {
+    CLI::App* sub = app.add_subcommand(v.name, v.help);
+    for (const char* alias : v.aliases) sub->alias(alias);
+    sub->prefix_command();  // everything after the verb is the verb's (muxrpcli style)
+    subs.emplace_back(sub, &v);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : kExitUsage;
+    return app.exit(e) == 0 ? sbot::kExitOk : sbot::kExitUsage;
   }
-  if (*whoami) return CmdWhoami(g);
-  if (*validate) {
-    return CmdValidate(g, strict ? ssb::ValidationMode::kStrict : ssb::ValidationMode::kSsbValidate);
+  for (auto& [sub, verb] : subs) {
+    if (!*sub) continue;
+    auto args = sbot::ParseVerbArgs(sub->remaining());
+    if (!args.ok()) return sbot::Context(g).Fail(args.status());
+    // Global options may also follow the verb, as in `sbot feed --pretty`.
+    ssb::Status st = sbot::TakeGlobals(&args->options, &g);
+    sbot::Context ctx(g);
+    if (!st.ok()) return ctx.Fail(st);
+    return verb->run(ctx, *args);
   }
-  return kExitUsage;
+  return sbot::kExitUsage;
 }

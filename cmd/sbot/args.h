@@ -1,0 +1,28 @@
+// muxrpcli-style arguments: `sbot VERB [positional…] [--key value …]`, as ssb-server's command
+// line reads them (minimist): `--key value` and `--key=value` set a field, a bare `--flag` is
+// true, `--no-flag` is false, `--a.b x` nests ({"a":{"b":"x"}}), a value that is a JSON number,
+// boolean or null is taken as that, anything else is a string.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ssb/json.h"
+#include "ssb/status.h"
+
+namespace sbot {
+
+struct VerbArgs {
+  std::vector<std::string> positional;
+  ssb::json::Value options = ssb::json::Value::Object();
+};
+
+ssb::Result<VerbArgs> ParseVerbArgs(const std::vector<std::string>& tokens);
+
+// Helpers to read typed options; a present option of the wrong type is an error.
+ssb::Status GetString(const ssb::json::Value& opts, const char* key, std::string* out);
+ssb::Status GetInt(const ssb::json::Value& opts, const char* key, int64_t* out);
+ssb::Status GetBool(const ssb::json::Value& opts, const char* key, bool* out);
+ssb::Status GetNumber(const ssb::json::Value& opts, const char* key, double* out);
+
+}  // namespace sbot

@@ -1,0 +1,528 @@
+#include "verbs.h"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <iterator>
+#include <algorithm>
+#include <map>
+
+#include "ssb/box.h"
+#include "ssb/message.h"
+#include "ssb/ref.h"
+
+namespace sbot {
+namespace {
+
+using ssb::json::Value;
+
+double NowMs() {
+  using namespace std::chrono;
+  return static_cast<double>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+// Stream options shared by hist/feed/log (ssb-db's names).
+struct StreamFormat {
+  bool keys = true;
+  bool values = true;
+  // Show private messages decrypted (KVT output only: bare values are always printed exactly
+  // as received, so they can be piped into `add` or `validate` elsewhere).
+  bool decrypt = true;
+};
+
+ssb::Status ReadFormat(const Value& opts, StreamFormat* f) {
+  SSB_RETURN_IF_ERROR(GetBool(opts, "keys", &f->keys));
+  SSB_RETURN_IF_ERROR(GetBool(opts, "values", &f->values));
+  SSB_RETURN_IF_ERROR(GetBool(opts, "private", &f->decrypt));
+  return ssb::Status::Ok();
+}
+
+// One stream item as ssb-server prints it: KVT, bare value, or bare key. The value text is
+// spliced in as stored, so it is byte-identical to what was received.
+void PrintMessage(const Context& ctx, const ssb::StoredMessage& m, const StreamFormat& f) {
+  if (!f.values) {
+    ctx.Print(Value::String(m.key));
+    return;
+  }
+  std::string value_text = m.value_json;
+  if (m.plaintext && f.keys && f.decrypt) {
+    // Decrypted for our key: show the content, marked private, as ssb-db does.
+    auto value = ssb::json::Parse(m.value_json);
+    auto content = ssb::json::Parse(*m.plaintext);
+    if (value.ok() && content.ok()) {
+      Value v = std::move(value).value();
+      Value cypher = *v.Find("content");
+      v.Set("content", std::move(content).value());
+      v.Set("private", Value::Bool(true));
+      v.Set("cyphertext", std::move(cypher));
+      value_text = ssb::json::Stringify(v);
+    }
+  }
+  std::string out;
+  if (f.keys) {
+    out = "{\"key\":";
+    ssb::json::AppendQuoted(&out, m.key);
+    out += ",\"value\":" + value_text + ",\"timestamp\":";
+    ssb::json::AppendNumber(&out, m.received);
+    out += "}";
+  } else {
+    out = std::move(value_text);
+  }
+  if (ctx.globals().pretty) {
+    auto v = ssb::json::Parse(out);
+    if (v.ok()) out = ssb::json::StringifyPretty(*v);
+  }
+  ctx.PrintRaw(out);
+}
+
+ssb::Status ReadRange(const Value& opts, ssb::RangeQuery* q) {
+  if (opts.Find("gt")) {
+    double v = 0;
+    SSB_RETURN_IF_ERROR(GetNumber(opts, "gt", &v));
+    q->gt = v;
+  }
+  if (opts.Find("lt")) {
+    double v = 0;
+    SSB_RETURN_IF_ERROR(GetNumber(opts, "lt", &v));
+    q->lt = v;
+  }
+  SSB_RETURN_IF_ERROR(GetInt(opts, "limit", &q->limit));
+  SSB_RETURN_IF_ERROR(GetBool(opts, "reverse", &q->reverse));
+  return ssb::Status::Ok();
+}
+
+// Reads all of stdin.
+std::string ReadStdin() {
+  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+}
+
+// Content for publish: a JSON argument, "-" for JSON on stdin, or --key value options.
+ssb::Result<Value> PublishContent(const VerbArgs& args) {
+  Value content = args.options;
+  if (!args.positional.empty()) {
+    if (args.positional.size() > 1) {
+      return ssb::Status::InvalidArgument("publish takes one JSON argument (or -) at most");
+    }
+    std::string text = args.positional[0] == "-" ? ReadStdin() : args.positional[0];
+    auto v = ssb::json::Parse(text);
+    if (!v.ok()) return ssb::Status::InvalidArgument("content: " + v.status().message());
+    if (!v->is_object()) return ssb::Status::InvalidArgument("content must be a JSON object");
+    content = std::move(v).value();
+    // Options still add to or override fields of the JSON content.
+    for (size_t i = 0; i < args.options.size(); ++i) {
+      content.Set(args.options.keys()[i], args.options.items()[i]);
+    }
+  }
+  if (!content.Find("type")) {
+    return ssb::Status::InvalidArgument("content needs a type (--type post)");
+  }
+  return content;
+}
+
+// Normalises content.recps (an array of feed ids, or one comma-separated string as the
+// command line gives it), adds our own id (as ssb-server does) and encrypts the content.
+ssb::Result<std::string> BoxContent(const ssb::Keypair& me, Value* content) {
+  Value* recps = content->Find("recps");
+  std::vector<std::string> ids;
+  if (recps->is_string()) {
+    std::string list = recps->as_string();
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string id = list.substr(start, comma == std::string::npos ? comma : comma - start);
+      if (!id.empty()) ids.push_back(id);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } else if (recps->is_array()) {
+    for (const Value& r : recps->items()) {
+      if (!r.is_string()) return ssb::Status::InvalidArgument("recps must be feed ids");
+      ids.push_back(r.as_string());
+    }
+  } else {
+    return ssb::Status::InvalidArgument("recps must be feed ids");
+  }
+  if (std::find(ids.begin(), ids.end(), me.id()) == ids.end()) ids.insert(ids.begin(), me.id());
+  std::vector<ssb::PublicKey> keys;
+  Value list = Value::Array();
+  for (const std::string& id : ids) {
+    auto pk = ssb::ParseFeedId(id);
+    if (!pk) return ssb::Status::InvalidArgument("not a feed id in recps: " + id);
+    keys.push_back(*pk);
+    list.Push(Value::String(id));
+  }
+  if (keys.size() > ssb::kMaxBoxRecipients) {
+    return ssb::Status::InvalidArgument("a private message can have at most 7 recipients "
+                                        "(including yourself), not " +
+                                        std::to_string(keys.size()));
+  }
+  *recps = std::move(list);
+  return ssb::BoxEncrypt(ssb::json::Stringify(*content), keys);
+}
+
+}  // namespace
+
+int Whoami(Context& ctx, const VerbArgs&) {
+  auto keys = ctx.Identity();
+  if (!keys.ok()) return ctx.Fail(keys.status());
+  Value out = Value::Object();
+  out.Set("id", Value::String((*keys)->id()));
+  ctx.Print(out);
+  return kExitOk;
+}
+
+// NDJSON message values or {key, value, ...} objects on stdin; each checked against the
+// previous message of its feed seen earlier in the same input.
+int Validate(Context& ctx, const VerbArgs& args) {
+  auto opt = ctx.ValidateOptions();
+  if (!opt.ok()) return ctx.Fail(opt.status());
+  bool strict = false;
+  if (auto st = GetBool(args.options, "strict", &strict); !st.ok()) return ctx.Fail(st);
+  if (strict) opt->mode = ssb::ValidationMode::kStrict;
+  std::map<std::string, ssb::FeedState, std::less<>> feeds;
+  std::string line;
+  size_t total = 0, invalid = 0;
+  while (std::getline(std::cin, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    ++total;
+    Value out = Value::Object();
+    auto parsed = ssb::json::Parse(line);
+    if (!parsed.ok()) {
+      ++invalid;
+      out.Set("valid", Value::Bool(false));
+      out.Set("error", Value::String(parsed.status().message()));
+      ctx.Print(out);
+      continue;
+    }
+    Value value = std::move(parsed).value();
+    if (value.is_object() && !value.Find("author") && value.Find("value")) {
+      Value inner = *value.Find("value");  // a {key, value, timestamp} wrapper
+      value = std::move(inner);
+    }
+    ssb::Message msg = ssb::Message::FromValue(std::move(value));
+    std::string author(msg.author());
+    auto it = feeds.find(author);
+    const ssb::FeedState* prev = it == feeds.end() ? nullptr : &it->second;
+    ssb::FeedState assumed;
+    auto seq = msg.sequence();
+    if (!prev && seq && *seq > 1) {
+      // The input starts in the middle of this feed: trust the link to the unseen predecessor.
+      assumed = {std::string(msg.previous()), *seq - 1};
+      prev = &assumed;
+      out.Set("note", Value::String("previous message not in the input"));
+    }
+    ssb::Status st = ssb::Validate(msg, prev, *opt);
+    out.Set("key", Value::String(msg.id()));
+    out.Set("valid", Value::Bool(st.ok()));
+    if (st.ok()) {
+      feeds[author] = {msg.id(), *seq};
+    } else {
+      ++invalid;
+      out.Set("error", Value::String(st.message()));
+    }
+    ctx.Print(out);
+  }
+  if (invalid) {
+    std::cerr << "sbot: " << invalid << " of " << total << " messages are invalid\n";
+    return kExitRejected;
+  }
+  return kExitOk;
+}
+
+int Publish(Context& ctx, const VerbArgs& args) {
+  auto content = PublishContent(args);
+  if (!content.ok()) return ctx.Fail(content.status());
+  auto keys = ctx.Identity();
+  if (!keys.ok()) return ctx.Fail(keys.status());
+  auto store = ctx.Store();
+  if (!store.ok()) return ctx.Fail(store.status());
+  auto opt = ctx.ValidateOptions();
+  if (!opt.ok()) return ctx.Fail(opt.status());
+  auto latest = (*store)->Latest((*keys)->id());
+  if (!latest.ok()) return ctx.Fail(latest.status());
+  const ssb::FeedState* prev = latest->has_value() ? &**latest : nullptr;
+  // Claimed timestamps of our own feed increase, even if the clock went back.
+  double ts = NowMs();
+  if (prev) {
+    auto last = (*store)->Get(prev->id);
+    if (last.ok() && last->timestamp >= ts) ts = std::floor(last->timestamp) + 1;
+  }
+  Value body = std::move(content).value();
+  std::optional<std::string> plaintext;
+  if (body.Find("recps")) {
+    // A private message: encrypt the content for the recipients (and us, as ssb-server does).
+    auto boxed = BoxContent(**keys, &body);
+    if (!boxed.ok()) return ctx.Fail(boxed.status());
+    plaintext = ssb::json::Stringify(body);
+    body = Value::String(std::move(boxed).value());
+  }
+  auto msg = ssb::CreateMessage(**keys, prev, std::move(body), ts, opt->hmac_key);
+  if (!msg.ok()) return ctx.Fail(msg.status());
+  ssb::AppendOptions aopt;
+  aopt.validate = *opt;
+  auto outcome = (*store)->Append(*msg, aopt);
+  if (!outcome.ok()) return ctx.Fail(outcome.status());
+  if (plaintext) {
+    if (auto st = (*store)->SetPlaintext(msg->id(), plaintext); !st.ok()) return ctx.Fail(st);
+  }
+  auto stored = (*store)->Get(msg->id());
+  if (!stored.ok()) return ctx.Fail(stored.status());
+  PrintMessage(ctx, *stored, StreamFormat{});
+  return kExitOk;
+}
+
+int History(Context& ctx, const VerbArgs& args) {
+  ssb::HistoryQuery q;
+  StreamFormat f;
+  const Value& o = args.options;
+  q.author = args.positional.empty() ? "" : args.positional[0];
+  ssb::Status st = GetString(o, "id", &q.author);
+  if (st.ok()) st = GetInt(o, "sequence", &q.start_seq);
+  if (st.ok()) st = GetInt(o, "seq", &q.start_seq);
+  if (st.ok()) st = GetInt(o, "limit", &q.limit);
+  if (st.ok()) st = GetBool(o, "reverse", &q.reverse);
+  if (st.ok()) st = ReadFormat(o, &f);
+  if (st.ok() && q.author.empty()) {
+    auto keys = ctx.Identity();
+    if (!keys.ok()) return ctx.Fail(keys.status());
+    q.author = (*keys)->id();  // like `sbot hist` with no feed: our own
+  }
+  if (st.ok() && !ssb::IsFeedId(q.author, true)) {
+    st = ssb::Status::InvalidArgument("not a feed id: " + q.author);
+  }
+  if (!st.ok()) return ctx.Fail(st);
+  auto store = ctx.Store(true);
+  if (!store.ok()) return ctx.Fail(store.status());
+  st = (*store)->History(q, [&](const ssb::StoredMessage& m) {
+    PrintMessage(ctx, m, f);
+    return true;
+  });
+  return st.ok() ? kExitOk : ctx.Fail(st);
+}
+
+namespace {
+using RangeFn = ssb::Status (ssb::Store::*)(const ssb::RangeQuery&, const ssb::MessageVisitor&);
+
+int RangeVerb(Context& ctx, const VerbArgs& args, RangeFn fn) {
+  ssb::RangeQuery q;
+  StreamFormat f;
+  ssb::Status st = ReadRange(args.options, &q);
+  if (st.ok()) st = ReadFormat(args.options, &f);
+  if (!st.ok()) return ctx.Fail(st);
+  auto store = ctx.Store(true);
+  if (!store.ok()) return ctx.Fail(store.status());
+  st = ((**store).*fn)(q, [&](const ssb::StoredMessage& m) {
+    PrintMessage(ctx, m, f);
+    return true;
+  });
+  return st.ok() ? kExitOk : ctx.Fail(st);
+}
+}  // namespace
+
+int FeedStream(Context& ctx, const VerbArgs& args) {
+  return RangeVerb(ctx, args, &ssb::Store::FeedStream);
+}
+
+int LogStream(Context& ctx, const VerbArgs& args) {
+  return RangeVerb(ctx, args, &ssb::Store::LogStream);
+}
+
+int ByType(Context& ctx, const VerbArgs& args) {
+  std::string type = args.positional.empty() ? "" : args.positional[0];
+  ssb::RangeQuery q;
+  StreamFormat f;
+  ssb::Status st = GetString(args.options, "type", &type);
+  if (st.ok()) st = ReadRange(args.options, &q);
+  if (st.ok()) st = ReadFormat(args.options, &f);
+  if (st.ok() && type.empty()) st = ssb::Status::InvalidArgument("messagesByType needs a type");
+  if (!st.ok()) return ctx.Fail(st);
+  auto store = ctx.Store(true);
+  if (!store.ok()) return ctx.Fail(store.status());
+  st = (*store)->ByType(type, q, [&](const ssb::StoredMessage& m) {
+    PrintMessage(ctx, m, f);
+    return true;
+  });
+  return st.ok() ? kExitOk : ctx.Fail(st);
+}
+
+int Get(Context& ctx, const VerbArgs& args) {
+  std::string id = args.positional.empty() ? "" : args.positional[0];
+  if (auto st = GetString(args.options, "id", &id); !st.ok()) return ctx.Fail(st);
+  if (!ssb::IsMsgId(id)) return ctx.Fail(ssb::Status::InvalidArgument("not a message id: " + id));
+  auto store = ctx.Store(true);
+  if (!store.ok()) return ctx.Fail(store.status());
+  auto m = (*store)->Get(id);
+  if (!m.ok()) return ctx.Fail(m.status());
+  // ssb-server's get returns the value alone.
+  StreamFormat f;
+  f.keys = false;
+  PrintMessage(ctx, *m, f);
+  return kExitOk;
+}
+
+// Message values or {key, value} objects, one per line on stdin: validate and store each, in
+// batches (one transaction each), one result line per message.
+int Add(Context& ctx, const VerbArgs& args) {
+  auto opt = ctx.ValidateOptions();
+  if (!opt.ok()) return ctx.Fail(opt.status());
+  int64_t batch_size = 1000;
+  if (auto st = GetInt(args.options, "batch", &batch_size); !st.ok()) return ctx.Fail(st);
+  if (batch_size < 1) batch_size = 1;
+  auto store = ctx.Store();
+  if (!store.ok()) return ctx.Fail(store.status());
+  ssb::AppendOptions aopt;
+  aopt.validate = *opt;
+  aopt.verify_threads = 0;  // verify on every core ahead of the writer
+  size_t rejected = 0, appended = 0, duplicates = 0;
+
+  struct Pending {
+    std::optional<ssb::Message> msg;
+    ssb::Status parse_error;
+  };
+  std::vector<Pending> pending;
+  auto flush = [&]() -> ssb::Status {
+    std::vector<ssb::Message> msgs;
+    for (auto& p : pending)
+      if (p.msg) msgs.push_back(std::move(*p.msg));
+    auto outcomes = (*store)->AppendBatch(msgs, aopt);
+    if (!outcomes.ok()) return outcomes.status();
+    // Private messages we can read are decrypted once, on arrival.
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      if ((*outcomes)[i].kind != ssb::AppendKind::kAppended || !msgs[i].is_encrypted()) continue;
+      if (auto plain = ctx.Unbox(*msgs[i].content())) {
+        SSB_RETURN_IF_ERROR((*store)->SetPlaintext(msgs[i].id(), plain));
+      }
+    }
+    size_t k = 0;
+    for (auto& p : pending) {
+      Value out = Value::Object();
+      if (!p.parse_error.ok()) {
+        ++rejected;
+        out.Set("error", Value::String(p.parse_error.ToString()));
+        ctx.Print(out);
+        continue;
+      }
+      const ssb::AppendOutcome& o = (*outcomes)[k++];
+      out.Set("key", Value::String(o.key));
+      switch (o.kind) {
+        case ssb::AppendKind::kAppended:
+          ++appended;
+          out.Set("stored", Value::Bool(true));
+          break;
+        case ssb::AppendKind::kDuplicate:
+          ++duplicates;
+          out.Set("stored", Value::Bool(true));
+          out.Set("duplicate", Value::Bool(true));
+          break;
+        case ssb::AppendKind::kRejected:
+          ++rejected;
+          out.Set("stored", Value::Bool(false));
+          out.Set("error", Value::String(o.status.ToString()));
+          if (o.fork_recorded) out.Set("fork", Value::Bool(true));
+          break;
+      }
+      ctx.Print(out);
+    }
+    pending.clear();
+    return ssb::Status::Ok();
+  };
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Pending p;
+    auto parsed = ssb::json::Parse(line);
+    if (!parsed.ok()) {
+      p.parse_error = parsed.status();
+    } else {
+      Value v = std::move(parsed).value();
+      if (v.is_object() && !v.Find("author") && v.Find("value")) {
+        Value inner = *v.Find("value");
+        v = std::move(inner);
+      }
+      p.msg = ssb::Message::FromValue(std::move(v));
+    }
+    pending.push_back(std::move(p));
+    if (static_cast<int64_t>(pending.size()) >= batch_size) {
+      if (auto st = flush(); !st.ok()) return ctx.Fail(st);
+    }
+  }
+  if (auto st = flush(); !st.ok()) return ctx.Fail(st);
+  std::cerr << "sbot: " << appended << " stored, " << duplicates << " already present, "
+            << rejected << " rejected\n";
+  return rejected ? kExitRejected : kExitOk;
+}
+
+int StatusVerb(Context& ctx, const VerbArgs&) {
+  auto keys = ctx.Identity();
+  if (!keys.ok()) return ctx.Fail(keys.status());
+  auto store = ctx.Store(true);
+  if (!store.ok()) return ctx.Fail(store.status());
+  auto stats = (*store)->Stats();
+  if (!stats.ok()) return ctx.Fail(stats.status());
+  auto forks = (*store)->ListForks();
+  if (!forks.ok()) return ctx.Fail(forks.status());
+  auto mine = (*store)->Latest((*keys)->id());
+  if (!mine.ok()) return ctx.Fail(mine.status());
+  Value out = Value::Object();
+  out.Set("id", Value::String((*keys)->id()));
+  out.Set("path", Value::String(ctx.globals().path));
+  out.Set("sequence", Value::Number(mine->has_value() ? static_cast<double>((*mine)->sequence) : 0));
+  out.Set("feeds", Value::Number(static_cast<double>(stats->feeds)));
+  out.Set("messages", Value::Number(static_cast<double>(stats->messages)));
+  out.Set("private", Value::Number(static_cast<double>(stats->encrypted)));
+  out.Set("size", Value::Number(static_cast<double>(stats->file_bytes)));
+  Value fork_list = Value::Array();
+  for (const auto& f : *forks) {
+    Value fv = Value::Object();
+    fv.Set("author", Value::String(f.author));
+    fv.Set("sequence", Value::Number(static_cast<double>(f.sequence)));
+    fv.Set("stored", Value::String(f.stored_key));
+    fv.Set("offending", Value::String(f.offending_key));
+    fv.Set("reason", Value::String(f.reason));
+    fork_list.Push(std::move(fv));
+  }
+  out.Set("forks", std::move(fork_list));
+  ctx.Print(out);
+  return kExitOk;
+}
+
+}  // namespace sbot
+
+namespace sbot {
+
+// private.unbox: a message id, a message value (JSON) or a "…box" string; prints the content.
+int PrivateUnbox(Context& ctx, const VerbArgs& args) {
+  if (args.positional.size() != 1) {
+    return ctx.Fail(ssb::Status::InvalidArgument("private.unbox takes one argument: MSGID, a message JSON or a box string"));
+  }
+  std::string arg = args.positional[0] == "-" ? ReadStdin() : args.positional[0];
+  while (!arg.empty() && (arg.back() == '\n' || arg.back() == '\r')) arg.pop_back();
+  Value content;
+  if (ssb::IsMsgId(arg)) {
+    auto store = ctx.Store(true);
+    if (!store.ok()) return ctx.Fail(store.status());
+    auto m = (*store)->Get(arg);
+    if (!m.ok()) return ctx.Fail(m.status());
+    auto v = ssb::json::Parse(m->value_json);
+    if (!v.ok()) return ctx.Fail(v.status());
+    content = *v->Find("content");
+  } else if (!arg.empty() && arg[0] == '{') {
+    auto v = ssb::json::Parse(arg);
+    if (!v.ok()) return ctx.Fail(ssb::Status::InvalidInput(v.status().message()));
+    const Value* c = v->Find("value") && !v->Find("author") ? v->Find("value")->Find("content")
+                                                             : v->Find("content");
+    if (!c) return ctx.Fail(ssb::Status::InvalidInput("no content in that message"));
+    content = *c;
+  } else {
+    content = Value::String(arg);
+  }
+  auto plain = ctx.Unbox(content);
+  if (!plain) return ctx.Fail(ssb::Status::NotFound("not encrypted for this identity (or not a box)"));
+  auto v = ssb::json::Parse(*plain);
+  ctx.Print(*v);
+  return kExitOk;
+}
+
+}  // namespace sbot

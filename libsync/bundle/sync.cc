@@ -1,0 +1,565 @@
+// Export and import of bundles (formats/bundle.md "Export", "Import").
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <random>
+#include <set>
+
+#include "ssb/base64.h"
+#include "ssb/bundle_sync.h"
+#include "ssb/files.h"
+#include "ssb/message.h"
+#include "ssb/ref.h"
+
+namespace ssb {
+namespace {
+
+constexpr size_t kRecordOverhead = 5;
+// Messages applied per transaction; each batch's last id is pinned by the verify pass.
+constexpr int64_t kApplyBatch = 2000;
+
+std::string DirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Blob ids mentioned anywhere in a message's JSON text.
+void BlobRefs(std::string_view text, std::vector<std::string>* out) {
+  for (size_t i = text.find('&'); i != std::string_view::npos; i = text.find('&', i + 1)) {
+    if (i + 52 <= text.size() && IsBlobId(text.substr(i, 52))) out->emplace_back(text.substr(i, 52));
+  }
+}
+
+// An upper bound of the file size of a part with `body` uncompressed bytes and `ranges` ranges.
+uint64_t PartBound(uint64_t body, size_t ranges, size_t blobs) {
+  return 12 + 64 + 1024 + 400 * (ranges + 1) + 120 * blobs + body + body / 128 + 1024 + 56;
+}
+
+struct PartPlan {
+  BundleHeader header;
+};
+
+class Planner {
+ public:
+  Planner(const ExportOptions& o, const std::string& exporter) : opt_(o) {
+    Start();
+    exporter_ = exporter;
+  }
+
+  // Adds a message of `author` at `seq`; starts a new part when this one is full.
+  void AddMessage(const std::string& author, int64_t seq, const std::string& key,
+                  const std::string& previous, std::string_view text) {
+    uint64_t cost = kRecordOverhead + text.size();
+    if (opt_.max_part && cur_.header.records > 0 &&
+        PartBound(cur_.header.body_bytes + cost, cur_.header.ranges.size(), 0) > opt_.max_part) {
+      CloseRange();
+      Finish();
+      Start();
+    }
+    if (!open_ || cur_.header.ranges.back().author != author) {
+      CloseRange();
+      BundleRange r;
+      r.author = author;
+      r.first = seq;
+      r.previous = previous;
+      cur_.header.ranges.push_back(r);
+      hasher_ = RangeHasher();
+      open_ = true;
+    }
+    BundleRange& r = cur_.header.ranges.back();
+    r.last = seq;
+    r.last_id = key;
+    hasher_.Add(text);
+    cur_.header.body_bytes += cost;
+    cur_.header.records++;
+  }
+
+  void EndFeed() { CloseRange(); }
+
+  void AddBlob(const std::string& id, uint64_t size) {
+    uint64_t cost = kRecordOverhead + 32 + size;
+    CloseRange();
+    if (opt_.max_part && cur_.header.records > 0 &&
+        PartBound(cur_.header.body_bytes + cost, cur_.header.ranges.size(),
+                  cur_.header.blobs.size() + 1) > opt_.max_part) {
+      Finish();
+      Start();
+    }
+    cur_.header.blobs.push_back({id, size});
+    cur_.header.body_bytes += cost;
+    cur_.header.records++;
+  }
+
+  std::vector<PartPlan> Done() {
+    CloseRange();
+    if (cur_.header.records > 0) Finish();
+    // The set id names this export: the same selection gives the same id (and bytes).
+    std::string all;
+    for (const auto& p : parts_) all += BundleHeaderSigningJson(p.header);
+    std::string set = HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(all.data()), all.size())));
+    uint32_t n = 0;
+    for (auto& p : parts_) {
+      p.header.set = set;
+      p.header.part = ++n;
+    }
+    return std::move(parts_);
+  }
+
+ private:
+  void Start() {
+    cur_ = PartPlan();
+    cur_.header.network = opt_.network;
+    cur_.header.sign_key = opt_.sign_key;
+    cur_.header.exporter = exporter_;
+    open_ = false;
+  }
+  void CloseRange() {
+    if (open_) cur_.header.ranges.back().sha256 = hasher_.FinishHex();
+    open_ = false;
+  }
+  void Finish() { parts_.push_back(std::move(cur_)); }
+
+  const ExportOptions& opt_;
+  std::string exporter_;
+  PartPlan cur_;
+  bool open_ = false;
+  RangeHasher hasher_;
+  std::vector<PartPlan> parts_;
+};
+
+// Writes one planned part to fd, reading its messages from the store again.
+Status WritePart(Store& store, BlobStore* blobs, const Keypair& exporter, const PartPlan& plan,
+                 int level, int fd, uint64_t* written,
+                 const std::function<void(uint64_t)>& tick) {
+  auto w = BundleWriter::Start(fd, plan.header, exporter, level);
+  if (!w.ok()) return w.status();
+  for (const BundleRange& r : plan.header.ranges) {
+    HistoryQuery q;
+    q.author = r.author;
+    q.start_seq = r.first;
+    q.limit = r.count();
+    Status inner;
+    int64_t expect = r.first;
+    SSB_RETURN_IF_ERROR(store.History(q, [&](const StoredMessage& m) {
+      if (m.sequence != expect++) {
+        inner = Status::Corruption("store changed during export: " + r.author);
+        return false;
+      }
+      inner = (*w)->AddMessage(m.value_json);
+      if (tick) tick(1);
+      return inner.ok();
+    }));
+    SSB_RETURN_IF_ERROR(inner);
+  }
+  for (const BundleBlob& b : plan.header.blobs) {
+    auto bytes = blobs->Get(b.id);
+    if (!bytes.ok()) return bytes.status();
+    SSB_RETURN_IF_ERROR((*w)->AddBlob(b.id, *bytes));
+    if (tick) tick(1);
+  }
+  SSB_RETURN_IF_ERROR((*w)->Finish());
+  *written += (*w)->bytes_written();
+  return Status::Ok();
+}
+
+Status CheckFreeSpace(const std::string& dir, uint64_t need) {
+  struct statvfs vfs;
+  if (::statvfs(dir.c_str(), &vfs) != 0) return Status::Ok();  // unknown: the write will tell
+  uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (avail < need) {
+    return Status::NoSpace("not enough space in " + dir + ": need about " + std::to_string(need) +
+                           " bytes, " + std::to_string(avail) + " available");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair& exporter,
+                                  const ExportOptions& opt, const std::string& out) {
+  std::vector<std::string> authors;
+  if (opt.all) {
+    auto feeds = store.Feeds();
+    if (!feeds.ok()) return feeds.status();
+    for (const auto& f : *feeds) authors.push_back(f.author);
+  } else {
+    for (const auto& f : opt.feeds) {
+      if (!IsFeedId(f)) return Status::InvalidArgument("not a feed id: " + f);
+      authors.push_back(f);
+    }
+  }
+  std::sort(authors.begin(), authors.end());
+  authors.erase(std::unique(authors.begin(), authors.end()), authors.end());
+
+  Planner planner(opt, exporter.id());
+  ExportResult result;
+  std::vector<std::string> own_refs, other_refs;
+  for (const std::string& author : authors) {
+    auto latest = store.Latest(author);
+    if (!latest.ok()) return latest.status();
+    if (!latest->has_value()) continue;
+    int64_t from = 1;
+    if (auto it = opt.since.find(author); it != opt.since.end()) from = std::max<int64_t>(1, it->second + 1);
+    if (from > (*latest)->sequence) continue;
+    std::string previous;
+    if (from > 1) {
+      auto prev = store.History(HistoryQuery{author, from - 1, 1, false});
+      if (!prev.ok()) return prev.status();
+      if (prev->empty()) return Status::Corruption("store lacks " + author + " at " + std::to_string(from - 1));
+      previous = prev->front().key;
+    }
+    HistoryQuery q;
+    q.author = author;
+    q.start_seq = from;
+    q.limit = (*latest)->sequence - from + 1;
+    auto& refs = author == exporter.id() ? own_refs : other_refs;
+    SSB_RETURN_IF_ERROR(store.History(q, [&](const StoredMessage& m) {
+      planner.AddMessage(author, m.sequence, m.key, previous, m.value_json);
+      previous = m.key;
+      BlobRefs(m.value_json, &refs);
+      ++result.messages;
+      return true;
+    }));
+    planner.EndFeed();
+  }
+  // Blobs under the budget: those our own feed references first, then the others, each in
+  // order of first reference (formats/bundle.md "Blob selection").
+  if (blobs) {
+    std::set<std::string> seen;
+    uint64_t used = 0;
+    for (auto* list : {&own_refs, &other_refs}) {
+      for (const auto& id : *list) {
+        if (!seen.insert(id).second) continue;
+        auto size = blobs->Size(id);
+        if (!size.ok() || used + *size > opt.blob_budget) continue;
+        used += *size;
+        planner.AddBlob(id, *size);
+        ++result.blobs;
+      }
+    }
+  }
+  std::vector<PartPlan> parts = planner.Done();
+  for (const auto& p : parts) {
+    result.parts.push_back(p.header);
+    result.body_bytes += p.header.body_bytes;
+  }
+  if (parts.empty() || opt.dry_run) return result;
+  if (out == "-" && parts.size() > 1) {
+    return Status::InvalidArgument("a split export (--max-part) cannot go to standard output");
+  }
+  uint64_t total_records = 0, done = 0;
+  for (const auto& p : parts) total_records += p.header.records;
+  auto tick = [&](uint64_t n) {
+    done += n;
+    if (opt.progress && (done % 1024 == 0 || done == total_records)) opt.progress(done, total_records);
+  };
+  if (out == "-") {
+    SSB_RETURN_IF_ERROR(WritePart(store, blobs, exporter, parts[0], opt.level, 1, &result.bytes, tick));
+    return result;
+  }
+  std::string dir = DirOf(out);
+  SSB_RETURN_IF_ERROR(CheckFreeSpace(dir, PartBound(result.body_bytes, 0, 0) / 2));
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string path = parts.size() == 1 ? out : out + ".part" + std::to_string(i + 1);
+    std::random_device rd;
+    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      int err = errno;
+      std::string msg = "cannot create " + tmp + ": " + std::strerror(err);
+      if (err == ENOSPC) return Status::NoSpace(msg);
+      if (err == EACCES || err == EROFS || err == EPERM) return Status::PermissionDenied(msg);
+      return Status::IoError(msg);
+    }
+    Status st = WritePart(store, blobs, exporter, parts[i], opt.level, fd, &result.bytes, tick);
+    if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("cannot sync " + tmp + ": " + std::strerror(errno));
+    ::close(fd);
+    if (st.ok() && opt.verify_after_write) {
+      // Read the part back from the medium before it gets its real name.
+      auto r = BundleReader::Open(tmp);
+      if (!r.ok()) st = r.status();
+      while (st.ok()) {
+        auto rec = (*r)->Next();
+        if (!rec.ok()) st = Status::IoError("read-back of " + tmp + " failed: " + rec.status().message());
+        else if (!rec->has_value()) break;
+      }
+    }
+    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+      st = Status::IoError("cannot rename " + tmp + ": " + std::strerror(errno));
+    }
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    SSB_RETURN_IF_ERROR(SyncDir(dir));
+    result.files.push_back(path);
+  }
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+
+namespace {
+
+struct RangeState {
+  std::optional<FeedState> ours;       // our latest before import
+  std::string bundle_id_at_ours;       // the bundle's message id at our latest sequence
+  std::map<int64_t, std::string> pins; // verified ids at batch ends
+};
+
+// The id we hold at `seq`, or "".
+Result<std::string> OurIdAt(Store& store, const std::string& author, int64_t seq) {
+  auto m = store.History(HistoryQuery{author, seq, 1, false});
+  if (!m.ok()) return m.status();
+  if (m->empty() || m->front().sequence != seq) return std::string();
+  return m->front().key;
+}
+
+Status CheckNetwork(const BundleHeader& h, const ImportOptions& opt) {
+  if (!opt.network.empty() && h.network != opt.network) {
+    return Status::PermissionDenied("bundle is from another network (network " +
+                                    h.network.substr(0, 16) + "…, ours " + opt.network.substr(0, 16) + "…)");
+  }
+  if (h.sign_key != opt.sign_key) {
+    return Status::PermissionDenied("bundle is from another network (caps.sign differs)");
+  }
+  return Status::Ok();
+}
+
+// Pass 1: reads and checks everything; decides what import would do. Writes nothing.
+Result<ImportReport> VerifyPass(const std::string& path, Store* store, const ImportOptions& opt,
+                                std::vector<RangeState>* states) {
+  auto reader = BundleReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  ImportReport report;
+  report.path = path;
+  report.header = (*reader)->header();
+  SSB_RETURN_IF_ERROR(CheckNetwork(report.header, opt));
+  const auto& ranges = report.header.ranges;
+  states->assign(ranges.size(), RangeState());
+  std::set<std::string> authors;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (!authors.insert(ranges[i].author).second) {
+      return Status::InvalidInput("bundle names feed " + ranges[i].author + " twice");
+    }
+    if (store) {
+      auto latest = store->Latest(ranges[i].author);
+      if (!latest.ok()) return latest.status();
+      (*states)[i].ours = *latest;
+    }
+  }
+  std::optional<FeedState> prev;
+  size_t range = SIZE_MAX;
+  int64_t expect = 0;
+  uint64_t done = 0;
+  for (;;) {
+    auto rec = (*reader)->Next();
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) break;
+    ++done;
+    if (opt.progress && done % 4096 == 0) opt.progress(done, report.header.records);
+    if ((*rec)->type != BundleRecord::Type::kMessage) continue;
+    size_t ri = (*reader)->current_range();
+    const BundleRange& r = ranges[ri];
+    if (ri != range) {
+      range = ri;
+      expect = r.first;
+      prev.reset();
+      if (r.first > 1) prev = FeedState{r.previous, r.first - 1};
+    }
+    auto msg = Message::Parse((*rec)->message);
+    if (!msg.ok()) return Status::InvalidInput("bundle message " + r.author + " #" + std::to_string(expect) + ": " + msg.status().message());
+    if (msg->author() != r.author || msg->sequence() != expect) {
+      return Status::InvalidInput("bundle message is not " + r.author + " #" + std::to_string(expect));
+    }
+    Status st = Validate(*msg, prev ? &*prev : nullptr, opt.validate);
+    if (!st.ok()) {
+      return Status(st.code() == Code::kFork ? Code::kInvalidInput : Code::kInvalidMessage,
+                    "bundle message " + r.author + " #" + std::to_string(expect) + ": " + st.message());
+    }
+    if (expect == r.last && msg->id() != r.last_id) {
+      return Status::InvalidInput("bundle range of " + r.author + " does not end at its header's id");
+    }
+    RangeState& s = (*states)[ri];
+    if (s.ours && s.ours->sequence == expect) s.bundle_id_at_ours = msg->id();
+    if (expect % kApplyBatch == 0 || expect == r.last) s.pins[expect] = msg->id();
+    prev = FeedState{msg->id(), expect};
+    ++expect;
+  }
+  // Decide per range.
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const BundleRange& r = ranges[i];
+    const RangeState& s = (*states)[i];
+    RangeOutcome o;
+    o.range = r;
+    int64_t have = s.ours ? s.ours->sequence : 0;
+    if (!store) {
+      o.kind = RangeOutcome::Kind::kApplied;
+    } else if (have >= r.last) {
+      auto id = OurIdAt(*store, r.author, r.last);
+      if (!id.ok()) return id.status();
+      if (*id == r.last_id) {
+        o.kind = RangeOutcome::Kind::kAlreadyHave;
+      } else {
+        o.kind = RangeOutcome::Kind::kFork;
+        o.fork_sequence = r.last;
+        o.ours = *id;
+        o.theirs = r.last_id;
+      }
+    } else if (have < r.first - 1) {
+      o.kind = RangeOutcome::Kind::kMissingPrerequisite;
+      o.need_from = have + 1;
+      o.need_to = r.first - 1;
+      report.pending = true;
+    } else {
+      // We hold up to `have`, inside or just before the range: the chain must continue ours.
+      std::string theirs = have == r.first - 1 ? r.previous : s.bundle_id_at_ours;
+      if (have == 0 || theirs == s.ours->id) {
+        o.kind = RangeOutcome::Kind::kApplied;
+        o.applied = r.last - have;
+      } else {
+        o.kind = RangeOutcome::Kind::kFork;
+        o.fork_sequence = have;
+        o.ours = s.ours->id;
+        o.theirs = theirs;
+      }
+    }
+    report.ranges.push_back(std::move(o));
+  }
+  return report;
+}
+
+}  // namespace
+
+Result<ImportReport> VerifyBundle(const std::string& path, Store* store, const ImportOptions& opt) {
+  std::vector<RangeState> states;
+  return VerifyPass(path, store, opt, &states);
+}
+
+Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::string& path,
+                                  const ImportOptions& opt) {
+  std::vector<RangeState> states;
+  auto verified = VerifyPass(path, &store, opt, &states);
+  if (!verified.ok()) return verified.status();
+  ImportReport report = std::move(verified).value();
+  if (opt.dry_run) return report;
+  // Pass 2: apply. Signatures were verified in pass 1; each batch's last id must equal the id
+  // pass 1 verified at that sequence, which pins every message of the batch through the chain.
+  auto reader = BundleReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  AppendOptions aopt;
+  aopt.validate = opt.validate;
+  aopt.validate.verify_signature = false;
+  std::vector<Message> batch;
+  size_t batch_range = 0;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    const Message& last = batch.back();
+    auto pin = states[batch_range].pins.find(*last.sequence());
+    if (pin == states[batch_range].pins.end() || pin->second != last.id()) {
+      return Status::InvalidInput("bundle changed while it was imported");
+    }
+    auto outcomes = store.AppendBatch(batch, aopt);
+    if (!outcomes.ok()) return outcomes.status();
+    for (const auto& o : *outcomes) {
+      if (o.kind == AppendKind::kAppended) ++report.messages_applied;
+      if (o.kind == AppendKind::kRejected) {
+        return Status(o.status.code(), "while applying: " + o.status.message());
+      }
+    }
+    batch.clear();
+    return Status::Ok();
+  };
+  uint64_t done = 0;
+  for (;;) {
+    auto rec = (*reader)->Next();
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) break;
+    ++done;
+    if (opt.progress && done % 4096 == 0) opt.progress(done, report.header.records);
+    if ((*rec)->type == BundleRecord::Type::kBlob) {
+      SSB_RETURN_IF_ERROR(flush());
+      if (blobs && !blobs->Has((*rec)->blob_id)) {
+        SSB_RETURN_IF_ERROR(blobs->AddExpecting((*rec)->blob_id, (*rec)->blob));
+        ++report.blobs_stored;
+      }
+      continue;
+    }
+    size_t ri = (*reader)->current_range();
+    const RangeOutcome& o = report.ranges[ri];
+    if (o.kind != RangeOutcome::Kind::kApplied && o.kind != RangeOutcome::Kind::kFork) continue;
+    auto msg = Message::Parse((*rec)->message);
+    if (!msg.ok()) return Status::InvalidInput("bundle changed while it was imported");
+    int64_t seq = *msg->sequence();
+    if (o.kind == RangeOutcome::Kind::kFork) {
+      // The conflicting message is evidence: the store records the fork (with both ids) and
+      // freezes the feed. It was verified in pass 1; nothing else of this range is applied.
+      if (seq == o.fork_sequence && msg->id() == o.theirs) {
+        AppendOptions evidence = aopt;
+        evidence.validate.verify_signature = true;
+        auto r = store.Append(*msg, evidence);
+        if (!r.ok() && r.status().code() != Code::kFork && r.status().code() != Code::kInvalidMessage) {
+          return r.status();
+        }
+      }
+      continue;
+    }
+    int64_t have = states[ri].ours ? states[ri].ours->sequence : 0;
+    if (seq <= have) continue;
+    if (ri != batch_range) SSB_RETURN_IF_ERROR(flush());
+    batch_range = ri;
+    batch.push_back(std::move(msg).value());
+    if (seq % kApplyBatch == 0 || seq == o.range.last) SSB_RETURN_IF_ERROR(flush());
+  }
+  SSB_RETURN_IF_ERROR(flush());
+  // Parts waiting for prerequisites are kept until a later import fills the gap.
+  if (report.pending && !opt.pending_dir.empty() && path != "-") {
+    auto data = ReadFile(path);
+    if (data.ok()) {
+      SSB_RETURN_IF_ERROR(MakeDirs(opt.pending_dir, 0700));
+      std::string name = HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(data->data()), data->size())));
+      std::string dest = opt.pending_dir + "/" + name + ".ssb-bundle";
+      struct stat st;
+      if (::stat(dest.c_str(), &st) != 0) SSB_RETURN_IF_ERROR(WriteFileAtomic(dest, *data, 0600));
+    }
+  }
+  return report;
+}
+
+Result<std::vector<ImportReport>> ImportPending(Store& store, BlobStore* blobs,
+                                                const ImportOptions& opt) {
+  std::vector<ImportReport> reports;
+  if (opt.pending_dir.empty()) return reports;
+  // Applying one part can unblock another: repeat until a round changes nothing.
+  for (bool progress = true; progress;) {
+    progress = false;
+    std::vector<std::string> files;
+    if (DIR* d = ::opendir(opt.pending_dir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n.size() > 11 && n.compare(n.size() - 11, 11, ".ssb-bundle") == 0) files.push_back(opt.pending_dir + "/" + n);
+      }
+      ::closedir(d);
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      ImportOptions o = opt;
+      o.pending_dir.clear();  // already kept
+      auto r = ImportBundle(store, blobs, f, o);
+      if (!r.ok()) continue;  // damaged copies stay for inspection; they never apply
+      if (r->changed()) progress = true;
+      if (!r->pending) ::unlink(f.c_str());
+      reports.push_back(std::move(r).value());
+    }
+  }
+  return reports;
+}
+
+}  // namespace ssb

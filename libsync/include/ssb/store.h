@@ -1,0 +1,271 @@
+// The message store: an append-only log of validated feed messages in one SQLite file,
+// with the indexes replication and clients need (formats/store-schema.md).
+//
+// What goes in: ssb::Message values. Each is validated against its feed's latest stored
+// message (ssb::Validate), so the store only ever holds unbroken chains that start at
+// sequence 1. What comes out: the message's wire JSON (JSON.stringify of the parsed value,
+// i.e. msg.Wire()) byte for byte, plus local metadata (receive time, log sequence).
+//
+// Forks (two validly signed messages at one (author, sequence)) are recorded with both ids
+// and the offending message's text, and the feed is frozen: later messages of that feed are
+// rejected with kFork. Nothing is silently dropped: every rejected message is reported to the
+// caller with its Status.
+//
+// Thread-safety: a Store is safe to share between threads; calls are serialized by an internal
+// mutex (a long AppendBatch blocks readers of the same Store). For reads that must not wait
+// for a writer, open a second Store (read_only) on the same file: SQLite's WAL mode lets it
+// read a consistent snapshot while another Store or process writes. A visitor callback MUST NOT
+// call back into the Store that invokes it.
+//
+// Errors: "their fault" (kInvalidMessage, kInvalidInput, kFork) only ever appear in per-message
+// AppendOutcome::status; "our fault" (kIoError, kCorruption, kNoSpace, kPermissionDenied,
+// kBusy) are returned as the call's Status and roll back the whole call. Every Status from
+// Open names the file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ssb/message.h"
+#include "ssb/status.h"
+
+namespace ssb {
+
+// SQLite's application_id of every store file: "ssbS" in ASCII, so `xxd db.sqlite | sed -n 5p`
+// shows it (formats/store-schema.md "Identification").
+inline constexpr uint32_t kStoreApplicationId = 0x73736253;
+// The schema version this build writes (PRAGMA user_version). Older files are migrated on a
+// read-write Open; newer files are refused with kUnsupported.
+inline constexpr int kStoreSchemaVersion = 1;
+
+struct StoreOptions {
+  // Open without write access. The file must exist and be at the current schema version.
+  bool read_only = false;
+  // Create an empty store when `path` does not exist (ignored when read_only).
+  bool create_if_missing = true;
+  // true: every commit is fsynced (PRAGMA synchronous=FULL), so a power cut loses nothing that
+  // a call reported as committed. false: synchronous=NORMAL; a power cut may lose the last
+  // commits (never corrupts); a killed process loses nothing either way.
+  bool durable_commits = true;
+  // How long a call waits for another connection's write lock before failing with kBusy.
+  int busy_timeout_ms = 5000;
+  // SQLite page cache of this connection, in MiB.
+  int cache_mib = 16;
+  // Wall clock in milliseconds since the epoch, used for receive timestamps. Empty: the system
+  // clock. Tests set it to simulate a clock that jumps backwards.
+  std::function<double()> clock;
+};
+
+// One stored message as reads return it.
+struct StoredMessage {
+  int64_t log_seq = 0;       // position in the local log: strictly increasing, never reused
+  std::string key;           // "%…=.sha256"
+  std::string value_json;    // the message value exactly as stored (compact wire JSON)
+  double received = 0;       // local receive time, ms since epoch; strictly increasing with
+                             // log_seq (a fraction is added when the clock stalls or goes back)
+  std::string author;        // "@…=.ed25519"
+  int64_t sequence = 0;
+  // The claimed `timestamp` of the value, used by FeedStream ordering. Later messages of a feed
+  // may carry a non-number timestamp (ssb-validate allows it); those read as 0 here.
+  double timestamp = 0;
+  // content.type; nullopt for encrypted ("<base64>.box") content.
+  std::optional<std::string> type;
+  // Decrypted content JSON set by SetPlaintext; nullopt when not (yet) decrypted.
+  std::optional<std::string> plaintext;
+};
+
+// A visitor for streaming reads; return false to stop early.
+using MessageVisitor = std::function<bool(const StoredMessage&)>;
+
+// createHistoryStream: one feed in sequence order.
+struct HistoryQuery {
+  std::string author;       // feed id
+  int64_t start_seq = 0;    // inclusive: messages with sequence >= start_seq (0 and 1 alike)
+  int64_t limit = -1;       // at most this many; negative: no limit
+  bool reverse = false;     // highest sequence first
+};
+
+// createFeedStream / createLogStream / messages by type: ranges over a double-valued order key.
+// The key is the claimed timestamp (FeedStream) or the receive timestamp (LogStream, ByType).
+// Ties are broken by log_seq.
+struct RangeQuery {
+  std::optional<double> gt;  // exclusive lower bound
+  std::optional<double> lt;  // exclusive upper bound
+  int64_t limit = -1;        // negative: no limit
+  bool reverse = false;      // highest first
+};
+
+// A fork: two validly signed messages of one author that cannot both be in its chain.
+struct ForkRecord {
+  enum class Kind : uint8_t {
+    // A different message at a sequence we already hold: `stored_key` is our message at
+    // `sequence`.
+    kSameSequence = 1,
+    // The next message of the feed, but its `previous` names a message we do not hold:
+    // `stored_key` is our message at `sequence - 1`.
+    kPreviousMismatch = 2,
+  };
+  int64_t id = 0;
+  std::string author;
+  int64_t sequence = 0;          // sequence of the offending message
+  Kind kind = Kind::kSameSequence;
+  std::string stored_key;        // the message we hold that it conflicts with
+  std::string offending_key;     // the message that was not appended
+  std::string offending_value;   // its wire JSON, kept as evidence
+  double detected = 0;           // local time of detection, ms since epoch
+  std::string reason;            // human-readable, e.g. Validate's message
+};
+
+// What the store knows about one feed.
+struct FeedInfo {
+  std::string author;
+  int64_t sequence = 0;            // latest stored sequence
+  std::string key;                 // id of the message at `sequence`
+  std::optional<int64_t> frozen_at;  // set when a fork froze the feed: its sequence then
+};
+
+struct StoreStats {
+  int64_t feeds = 0;
+  int64_t messages = 0;
+  int64_t forks = 0;
+  int64_t encrypted = 0;         // messages with encrypted content
+  int64_t decrypted = 0;         // ... of which SetPlaintext stored the plaintext
+  uint64_t file_bytes = 0;       // db.sqlite + its -wal file, as on disk now
+};
+
+struct AppendOptions {
+  // The rules each message is checked with. verify_signature=false trusts the caller to have
+  // verified every signature already.
+  // WARNING: with verify_signature=false a forged message is stored and can freeze a feed with
+  // a fake fork. Leave it true unless the messages were verified with the same options.
+  ValidateOptions validate;
+  // Threads that check signatures (and, for AppendWireBatch, parse) ahead of the single
+  // writer, including the calling thread. 1: everything on the calling thread. 0: one per core.
+  // The extra threads live for the duration of the call.
+  unsigned verify_threads = 1;
+};
+
+enum class AppendKind : uint8_t {
+  kAppended,   // stored now
+  kDuplicate,  // a message with this id was stored already; nothing changed
+  kRejected,   // not stored; `status` says why (kInvalidMessage, kInvalidInput, kFork)
+};
+
+struct AppendOutcome {
+  AppendKind kind = AppendKind::kRejected;
+  Status status;              // ok unless kRejected
+  std::string key;            // the message id ("" when the text did not parse)
+  int64_t log_seq = 0;        // kAppended and kDuplicate: its position in the log
+  double received = 0;        // kAppended and kDuplicate: its receive timestamp
+  bool fork_recorded = false; // kRejected with kFork: this message was recorded as a fork now
+};
+
+class Store {
+ public:
+  // Opens (or creates) the store file at `path` (normally <data dir>/db.sqlite; see
+  // formats/data-dir.md). On success the caller owns the Store. Errors, each naming `path`:
+  //   kNotFound          no file and (read_only or !create_if_missing)
+  //   kPermissionDenied  the file or its directory is not writable (read-write open) or not
+  //                      readable
+  //   kIoError           cannot open for another reason (e.g. a path component is a file)
+  //   kCorruption        the file is not an SQLite database, or the store's tables are damaged
+  //   kInvalidArgument   an SQLite database that belongs to another application
+  //   kUnsupported       written by a newer scuttlesync (schema version above ours), or an older
+  //                      one opened read_only (migration needs write access)
+  //   kBusy              another connection holds the write lock during creation/migration
+  static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                             const StoreOptions& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const;
+
+  // Validates `msg` against its feed's latest stored message and stores it.
+  // Returns the outcome: kAppended, or kDuplicate when a message with the same id is stored.
+  // A rejected message is returned as the error: kInvalidMessage (including a sequence gap),
+  // kFork (a fork was detected and recorded, or the feed is frozen). Storage errors as above.
+  Result<AppendOutcome> Append(const Message& msg, const AppendOptions& options = {});
+
+  // Appends many messages in one transaction, in order; a message may extend one earlier in
+  // the same batch. Returns one outcome per message, in input order; rejected messages do not
+  // stop the batch. A storage error (kIoError, kNoSpace, kCorruption, kBusy...) rolls back the
+  // whole batch and is returned instead.
+  Result<std::vector<AppendOutcome>> AppendBatch(std::span<const Message> msgs,
+                                                 const AppendOptions& options = {});
+
+  // AppendBatch over message texts (JSON of values, e.g. lines of a bundle). Texts are parsed
+  // on the verify threads; one that does not parse is rejected with kInvalidInput or
+  // kLimitExceeded. The stored text is msg.Wire() of the parsed value, not the input bytes.
+  Result<std::vector<AppendOutcome>> AppendWireBatch(std::span<const std::string_view> texts,
+                                                     const AppendOptions& options = {});
+
+  // Stores the decrypted content (JSON text, e.g. from private-box) of message `key`;
+  // an empty optional clears it. Error: kNotFound when no such message is stored.
+  Status SetPlaintext(std::string_view key, const std::optional<std::string>& plaintext_json);
+
+  // The message with id `key`. Error: kNotFound.
+  Result<StoredMessage> Get(std::string_view key);
+
+  // createHistoryStream: messages of one feed by sequence (see HistoryQuery). An unknown feed
+  // yields nothing. The vector form collects what the visitor form streams.
+  Status History(const HistoryQuery& query, const MessageVisitor& visit);
+  Result<std::vector<StoredMessage>> History(const HistoryQuery& query);
+
+  // createFeedStream: all messages ordered by claimed timestamp (non-number timestamps order
+  // as 0), ties by log_seq; gt/lt bound the claimed timestamp.
+  Status FeedStream(const RangeQuery& query, const MessageVisitor& visit);
+  Result<std::vector<StoredMessage>> FeedStream(const RangeQuery& query);
+
+  // createLogStream: all messages in receive order; gt/lt bound the receive timestamp.
+  Status LogStream(const RangeQuery& query, const MessageVisitor& visit);
+  Result<std::vector<StoredMessage>> LogStream(const RangeQuery& query);
+
+  // Messages whose content.type equals `type` (exactly, WTF-8), in receive order; gt/lt bound
+  // the receive timestamp. Encrypted messages have no type and never match.
+  Status ByType(std::string_view type, const RangeQuery& query, const MessageVisitor& visit);
+  Result<std::vector<StoredMessage>> ByType(std::string_view type, const RangeQuery& query);
+
+  // Encrypted messages in receive order, with receive timestamp > `after_received`;
+  // `only_undecrypted` skips those with a plaintext. For the private-box decryptor.
+  Status Encrypted(double after_received, bool only_undecrypted, int64_t limit,
+                   const MessageVisitor& visit);
+
+  // The latest stored message of `author`, or nullopt for an unknown feed.
+  Result<std::optional<FeedState>> Latest(std::string_view author);
+  // Everything about one feed, or nullopt for an unknown feed.
+  Result<std::optional<FeedInfo>> Feed(std::string_view author);
+  // All feeds, ordered by author.
+  Result<std::vector<FeedInfo>> Feeds();
+  // The vector clock: latest stored sequence of every feed (frozen feeds included, at the
+  // sequence where they froze).
+  Result<std::map<std::string, int64_t>> Clock();
+
+  // Recorded forks, oldest first; `author` empty: of all feeds.
+  Result<std::vector<ForkRecord>> ListForks(std::string_view author = {});
+
+  Result<StoreStats> Stats();
+
+  // Runs SQLite's quick_check over the whole file (slow on big stores). Error: kCorruption
+  // describing the first problems found.
+  Status CheckIntegrity();
+
+  // Moves the WAL's content into the main file and truncates the WAL (e.g. before copying the
+  // file elsewhere). Error: kBusy when readers keep it from completing.
+  Status Checkpoint();
+
+  class Impl;  // private; defined in libsync/store/
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ssb

@@ -1,0 +1,680 @@
+// Store: opening, schema migrations and reads. Appends are in append.cc.
+// The schema is specified in formats/store-schema.md; section names are cited below.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "sqlite.h"
+#include "ssb/ref.h"
+#include "ssb/store.h"
+#include "store_impl.h"
+
+namespace ssb {
+namespace {
+
+using store::Db;
+using store::Stmt;
+using store::StmtScope;
+using store::Transaction;
+
+// formats/store-schema.md "Version history": migrations[v] upgrades version v to v + 1.
+// Never edit a released step; append a new one and bump kStoreSchemaVersion.
+const char* const kMigrations[] = {
+    // 0 -> 1: the initial schema (formats/store-schema.md "Tables").
+    R"sql(
+CREATE TABLE feeds (
+  id          INTEGER PRIMARY KEY,
+  author      TEXT    NOT NULL UNIQUE,
+  latest_seq  INTEGER NOT NULL,
+  latest_key  TEXT    NOT NULL,
+  frozen_at   INTEGER
+);
+CREATE TABLE messages (
+  log_seq     INTEGER PRIMARY KEY,
+  key_hash    INTEGER NOT NULL,
+  key         TEXT    NOT NULL,
+  feed        INTEGER NOT NULL REFERENCES feeds(id),
+  sequence    INTEGER NOT NULL,
+  claimed_ts  REAL    NOT NULL,
+  received    REAL    NOT NULL,
+  type        TEXT,
+  value       TEXT    NOT NULL,
+  plaintext   TEXT,
+  UNIQUE (feed, sequence)
+);
+CREATE INDEX messages_key ON messages (key_hash);
+CREATE INDEX messages_claimed ON messages (claimed_ts);
+CREATE INDEX messages_type ON messages (type);
+CREATE TABLE forks (
+  id              INTEGER PRIMARY KEY,
+  feed            INTEGER NOT NULL REFERENCES feeds(id),
+  sequence        INTEGER NOT NULL,
+  kind            INTEGER NOT NULL,
+  stored_key      TEXT    NOT NULL,
+  offending_key   TEXT    NOT NULL UNIQUE,
+  offending_value TEXT    NOT NULL,
+  detected        REAL    NOT NULL,
+  reason          TEXT    NOT NULL
+);
+CREATE INDEX forks_feed ON forks (feed);
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
+
+std::string DirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status ErrnoStatus(const std::string& what, int err) {
+  std::string msg = what + ": " + std::strerror(err);
+  if (err == ENOENT) return Status::NotFound(msg);
+  if (err == EACCES || err == EPERM || err == EROFS) return Status::PermissionDenied(msg);
+  return Status::IoError(msg);
+}
+
+// Checks what SQLite would report vaguely ("unable to open database file") with a message that
+// says which path and why. Root passes access() checks; SQLite's own errors cover that case.
+Status PreflightPath(const std::string& path, const StoreOptions& opt) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("store " + path + " is a directory, not a database file");
+    }
+    if (::access(path.c_str(), opt.read_only ? R_OK : R_OK | W_OK) != 0) {
+      return ErrnoStatus(std::string("store ") + path + (opt.read_only ? " is not readable"
+                                                                       : " is not writable"),
+                         errno);
+    }
+    if (!opt.read_only) {
+      std::string dir = DirOf(path);
+      if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+        return ErrnoStatus("directory " + dir + " of store " + path +
+                               " is not writable (SQLite creates the -wal and -shm files there)",
+                           errno);
+      }
+    }
+    return Status::Ok();
+  }
+  int err = errno;
+  if (err == ENOTDIR) {
+    return Status::IoError("cannot open store " + path + ": a component of the path is not a "
+                           "directory");
+  }
+  if (err != ENOENT) return ErrnoStatus("cannot open store " + path, err);
+  if (opt.read_only || !opt.create_if_missing) {
+    return Status::NotFound("no store at " + path);
+  }
+  std::string dir = DirOf(path);
+  if (::stat(dir.c_str(), &st) != 0) {
+    int e = errno;
+    if (e == ENOTDIR) {
+      return Status::IoError("cannot create store " + path + ": a component of " + dir +
+                             " is not a directory");
+    }
+    return ErrnoStatus("cannot create store " + path + ": directory " + dir, e);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::IoError("cannot create store " + path + ": " + dir + " is not a directory");
+  }
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    return ErrnoStatus("cannot create store " + path + ": directory " + dir, errno);
+  }
+  return Status::Ok();
+}
+
+// Turns SQLite's "file is not a database" into something a user can act on.
+Status Unrecognized(const std::string& path, const Status& s) {
+  if (s.code() == Code::kCorruption) {
+    return Status::Corruption("store " + path + " is not a scuttlesync store or is damaged: " +
+                              s.message());
+  }
+  return s;
+}
+
+Status Migrate(Db& db, int64_t from) {
+  Transaction tx(db);
+  SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
+  // Another process may have migrated between our check and BEGIN IMMEDIATE.
+  auto now = db.QueryInt("PRAGMA user_version");
+  if (!now.ok()) return now.status();
+  if (*now != from) {
+    return *now == kStoreSchemaVersion ? Status::Ok()
+                                       : Status::Busy("store " + db.path() +
+                                                      " changed version during open; retry");
+  }
+  for (int64_t v = from; v < kStoreSchemaVersion; ++v) {
+    SSB_RETURN_IF_ERROR(db.Exec(kMigrations[v]));
+  }
+  char pragma[96];
+  std::snprintf(pragma, sizeof pragma, "PRAGMA application_id = %u; PRAGMA user_version = %d;",
+                kStoreApplicationId, kStoreSchemaVersion);
+  SSB_RETURN_IF_ERROR(db.Exec(pragma));
+  return tx.Commit();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Open
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+const std::string& Store::path() const { return impl_->db.path(); }
+
+double Store::Impl::NowMs() const {
+  if (options.clock) return options.clock();
+  using namespace std::chrono;
+  return static_cast<double>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  if (path.empty()) return Status::InvalidArgument("store path is empty");
+  SSB_RETURN_IF_ERROR(PreflightPath(path, options));
+  // Appends verify signatures, possibly on several threads at once.
+  if (!CryptoInit()) return Status::Unsupported("libsodium cannot initialise on this machine");
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  Db& db = impl->db;
+  int flags = SQLITE_OPEN_NOMUTEX;  // Impl::mu serializes use of the connection
+  if (options.read_only) {
+    flags |= SQLITE_OPEN_READONLY;
+  } else {
+    flags |= SQLITE_OPEN_READWRITE | (options.create_if_missing ? SQLITE_OPEN_CREATE : 0);
+  }
+  SSB_RETURN_IF_ERROR(db.Open(path, flags));
+  sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
+
+  // formats/store-schema.md "Identification": decide whose file this is before writing to it.
+  auto app_id = db.QueryInt("PRAGMA application_id");
+  if (!app_id.ok()) return Unrecognized(path, app_id.status());
+  auto version = db.QueryInt("PRAGMA user_version");
+  if (!version.ok()) return Unrecognized(path, version.status());
+  auto tables = db.QueryInt("SELECT count(*) FROM sqlite_master");
+  if (!tables.ok()) return Unrecognized(path, tables.status());
+  uint32_t app = static_cast<uint32_t>(*app_id);
+  bool fresh = app == 0 && *version == 0 && *tables == 0;
+  if (!fresh && app != kStoreApplicationId) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  " is an SQLite database of another application (application_id 0x%08x, "
+                  "user_version %lld, %lld schema objects), not a scuttlesync store",
+                  app, static_cast<long long>(*version), static_cast<long long>(*tables));
+    return Status::InvalidArgument("store " + path + buf);
+  }
+  if (*version > kStoreSchemaVersion) {
+    return Status::Unsupported("store " + path + " has schema version " +
+                               std::to_string(*version) + ", newer than this build's " +
+                               std::to_string(kStoreSchemaVersion) + "; upgrade scuttlesync");
+  }
+
+  char pragma[64];
+  std::snprintf(pragma, sizeof pragma, "PRAGMA cache_size = %d", -1024 * options.cache_mib);
+  SSB_RETURN_IF_ERROR(db.Exec(pragma));
+  if (options.read_only) {
+    if (fresh) return Status::NotFound("store " + path + " is empty (never initialized)");
+    if (*version < kStoreSchemaVersion) {
+      return Status::Unsupported("store " + path + " has schema version " +
+                                 std::to_string(*version) + " and needs a migration to " +
+                                 std::to_string(kStoreSchemaVersion) +
+                                 "; open it read-write once");
+    }
+  } else {
+    // formats/store-schema.md "Journal": WAL, so that readers never block the writer.
+    {
+      Stmt jm;
+      SSB_RETURN_IF_ERROR(jm.Prepare(db, "PRAGMA journal_mode = WAL"));
+      auto row = jm.Step();
+      if (!row.ok()) return row.status();
+      if (!*row || jm.ColumnText(0) != "wal") {
+        return Status::IoError("store " + path + ": cannot switch to WAL journal mode");
+      }
+    }
+    SSB_RETURN_IF_ERROR(db.Exec(options.durable_commits ? "PRAGMA synchronous = FULL"
+                                                        : "PRAGMA synchronous = NORMAL"));
+    // formats/store-schema.md "Journal": checkpoint every 8192 pages (32 MiB) rather than
+    // SQLite's 1000, so that bulk appends copy a hot index page once per checkpoint, not once
+    // per commit.
+    SSB_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 8192"));
+    if (*version < kStoreSchemaVersion) SSB_RETURN_IF_ERROR(Migrate(db, *version));
+  }
+  Status prepared = impl->PrepareStatements();
+  if (!prepared.ok()) {
+    // Our application_id but missing tables or columns: damaged, not merely old.
+    if (prepared.code() == Code::kIoError) {
+      return Status::Corruption("store " + path + ": schema is damaged: " + prepared.message());
+    }
+    return Unrecognized(path, prepared);
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Status Store::Impl::PrepareStatements() {
+  std::string cols = store::kMessageColumns;
+  struct {
+    Stmt* stmt;
+    std::string sql;
+  } all[] = {
+      {&find_key, "SELECT log_seq, received FROM messages WHERE key_hash = ?1 AND key = ?2"},
+      {&find_feed, "SELECT id, latest_seq, latest_key, frozen_at FROM feeds WHERE author = ?1"},
+      {&key_at_seq, "SELECT key FROM messages WHERE feed = ?1 AND sequence = ?2"},
+      {&insert_feed, "INSERT INTO feeds (author, latest_seq, latest_key) VALUES (?1, ?2, ?3)"},
+      {&update_feed, "UPDATE feeds SET latest_seq = ?2, latest_key = ?3 WHERE id = ?1"},
+      {&freeze_feed, "UPDATE feeds SET frozen_at = ?2 WHERE id = ?1 AND frozen_at IS NULL"},
+      {&insert_msg,
+       "INSERT INTO messages (key, feed, sequence, claimed_ts, received, type, value, key_hash) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&insert_fork,
+       "INSERT OR IGNORE INTO forks (feed, sequence, kind, stored_key, offending_key, "
+       "offending_value, detected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&max_received, "SELECT received FROM messages ORDER BY log_seq DESC LIMIT 1"},
+      {&set_plaintext, "UPDATE messages SET plaintext = ?3 WHERE key_hash = ?1 AND key = ?2"},
+      {&get_by_key, "SELECT " + cols +
+                        " FROM messages m CROSS JOIN feeds f ON f.id = m.feed "
+                        "WHERE m.key_hash = ?1 AND m.key = ?2"},
+      {&history_fwd, "SELECT " + cols +
+                         " FROM feeds f CROSS JOIN messages m ON m.feed = f.id "
+                         "WHERE f.author = ?1 AND m.sequence >= ?2 ORDER BY m.sequence LIMIT ?3"},
+      {&history_rev, "SELECT " + cols +
+                         " FROM feeds f CROSS JOIN messages m ON m.feed = f.id "
+                         "WHERE f.author = ?1 AND m.sequence >= ?2 "
+                         "ORDER BY m.sequence DESC LIMIT ?3"},
+  };
+  for (auto& s : all) SSB_RETURN_IF_ERROR(s.stmt->Prepare(db, s.sql.c_str()));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+namespace store {
+
+std::optional<int64_t> KeyHash(std::string_view key) {
+  auto digest = ParseHashId(key, '%');
+  if (!digest) return std::nullopt;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | (*digest)[static_cast<size_t>(i)];
+  return static_cast<int64_t>(v);
+}
+
+StoredMessage ReadRow(const Stmt& s) {
+  StoredMessage m;
+  m.log_seq = s.ColumnInt(0);
+  m.key = s.ColumnText(1);
+  m.value_json = s.ColumnText(2);
+  m.received = s.ColumnDouble(3);
+  m.author = s.ColumnText(4);
+  m.sequence = s.ColumnInt(5);
+  m.timestamp = s.ColumnDouble(6);
+  m.type = s.ColumnOptText(7);
+  m.plaintext = s.ColumnOptText(8);
+  return m;
+}
+
+}  // namespace store
+
+namespace {
+
+// Steps `s` (already bound) and hands every row to `visit` until it returns false.
+Status Drain(Stmt& s, const MessageVisitor& visit) {
+  StmtScope scope(s);
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    if (!visit(store::ReadRow(s))) return Status::Ok();
+  }
+}
+
+template <typename F>
+Result<std::vector<StoredMessage>> Collect(F&& run) {
+  std::vector<StoredMessage> out;
+  Status s = run([&out](const StoredMessage& m) {
+    out.push_back(m);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// The smallest log_seq whose receive timestamp is > x (`inclusive`: >= x), or nullopt when
+// no stored message qualifies. Receive timestamps increase strictly with log_seq
+// (formats/store-schema.md "Invariants"), so a binary search over rowid lookups finds it and
+// the receive-order queries need no index of their own.
+Result<std::optional<int64_t>> FirstLogSeqAfter(Db& db, double x, bool inclusive) {
+  Stmt probe, bounds;
+  SSB_RETURN_IF_ERROR(probe.Prepare(
+      db, "SELECT log_seq, received FROM messages WHERE log_seq >= ?1 ORDER BY log_seq LIMIT 1"));
+  SSB_RETURN_IF_ERROR(bounds.Prepare(db, "SELECT min(log_seq), max(log_seq) FROM messages"));
+  auto row = bounds.Step();
+  if (!row.ok()) return row.status();
+  if (!*row || bounds.ColumnIsNull(0)) return std::optional<int64_t>();
+  int64_t lo = bounds.ColumnInt(0), hi = bounds.ColumnInt(1) + 1;
+  // Invariant: every row below lo fails the predicate; the first row at or above hi (if any)
+  // passes it. Rowids are dense in practice; the probe tolerates gaps.
+  std::optional<int64_t> found;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    probe.Reset();
+    probe.BindInt(1, mid);
+    auto r = probe.Step();
+    if (!r.ok()) return r.status();
+    if (!*r) {
+      hi = mid;
+      continue;
+    }
+    int64_t seq = probe.ColumnInt(0);
+    double rec = probe.ColumnDouble(1);
+    if (inclusive ? rec >= x : rec > x) {
+      found = seq;
+      hi = mid;
+    } else {
+      lo = seq + 1;
+    }
+  }
+  return found;
+}
+
+enum class Order { kClaimed, kLog };
+
+// A range query in claimed-timestamp order (index messages_claimed) or in log order (rowid,
+// with the receive-time bounds translated to log_seq bounds), with optional extra WHERE terms
+// on an indexed column. The statement text depends only on which bounds are present.
+Status RangeScan(Db& db, Order order, const std::string& extra_where,
+                 const std::optional<std::string>& extra_bind, const RangeQuery& q,
+                 const MessageVisitor& visit) {
+  // One snapshot for the bound lookups and the scan.
+  Transaction tx(db);
+  SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/false));
+  std::optional<int64_t> seq_from, seq_to;  // log_seq >= seq_from, log_seq < seq_to
+  if (order == Order::kLog) {
+    if (q.gt) {
+      auto r = FirstLogSeqAfter(db, *q.gt, /*inclusive=*/false);
+      if (!r.ok()) return r.status();
+      if (!*r) return tx.Commit();  // nothing received after gt
+      seq_from = **r;
+    }
+    if (q.lt) {
+      auto r = FirstLogSeqAfter(db, *q.lt, /*inclusive=*/true);
+      if (!r.ok()) return r.status();
+      seq_to = *r;  // nullopt: every stored message was received before lt
+    }
+  }
+  std::string sql = std::string("SELECT ") + store::kMessageColumns +
+                    " FROM messages m CROSS JOIN feeds f ON f.id = m.feed WHERE 1";
+  int next = 1;
+  int bind_extra = 0, bind_lo = 0, bind_hi = 0;
+  if (!extra_where.empty()) {
+    sql += " AND " + extra_where;
+    if (extra_bind) bind_extra = next++;
+  }
+  const char* col = order == Order::kLog ? "m.log_seq" : "m.claimed_ts";
+  if (order == Order::kLog ? seq_from.has_value() : q.gt.has_value()) {
+    bind_lo = next++;
+    sql += std::string(" AND ") + col + (order == Order::kLog ? " >= ?" : " > ?") +
+           std::to_string(bind_lo);
+  }
+  if (order == Order::kLog ? seq_to.has_value() : q.lt.has_value()) {
+    bind_hi = next++;
+    sql += std::string(" AND ") + col + " < ?" + std::to_string(bind_hi);
+  }
+  const char* dir = q.reverse ? " DESC" : "";
+  sql += std::string(" ORDER BY ") + col + dir;
+  if (order == Order::kClaimed) sql += std::string(", m.log_seq") + dir;
+  sql += " LIMIT ?" + std::to_string(next);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(db, sql.c_str()));
+  if (bind_extra) s.BindText(bind_extra, *extra_bind);
+  if (order == Order::kLog) {
+    if (bind_lo) s.BindInt(bind_lo, *seq_from);
+    if (bind_hi) s.BindInt(bind_hi, *seq_to);
+  } else {
+    if (bind_lo) s.BindDouble(bind_lo, *q.gt);
+    if (bind_hi) s.BindDouble(bind_hi, *q.lt);
+  }
+  s.BindInt(next, q.limit < 0 ? -1 : q.limit);
+  SSB_RETURN_IF_ERROR(Drain(s, visit));
+  return tx.Commit();
+}
+
+}  // namespace
+
+Result<StoredMessage> Store::Get(std::string_view key) {
+  std::lock_guard lock(impl_->mu);
+  auto hash = store::KeyHash(key);
+  if (!hash) return Status::NotFound("no message " + std::string(key) + " (not a message id)");
+  Stmt& s = impl_->get_by_key;
+  StmtScope scope(s);
+  s.BindInt(1, *hash);
+  s.BindText(2, key);
+  auto row = s.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::NotFound("no message " + std::string(key));
+  return store::ReadRow(s);
+}
+
+Status Store::History(const HistoryQuery& q, const MessageVisitor& visit) {
+  std::lock_guard lock(impl_->mu);
+  Stmt& s = q.reverse ? impl_->history_rev : impl_->history_fwd;
+  s.BindText(1, q.author);
+  s.BindInt(2, q.start_seq);
+  s.BindInt(3, q.limit < 0 ? -1 : q.limit);
+  return Drain(s, visit);
+}
+
+Result<std::vector<StoredMessage>> Store::History(const HistoryQuery& q) {
+  return Collect([&](const MessageVisitor& v) { return History(q, v); });
+}
+
+Status Store::FeedStream(const RangeQuery& q, const MessageVisitor& visit) {
+  std::lock_guard lock(impl_->mu);
+  return RangeScan(impl_->db, Order::kClaimed, "", std::nullopt, q, visit);
+}
+
+Result<std::vector<StoredMessage>> Store::FeedStream(const RangeQuery& q) {
+  return Collect([&](const MessageVisitor& v) { return FeedStream(q, v); });
+}
+
+Status Store::LogStream(const RangeQuery& q, const MessageVisitor& visit) {
+  std::lock_guard lock(impl_->mu);
+  return RangeScan(impl_->db, Order::kLog, "", std::nullopt, q, visit);
+}
+
+Result<std::vector<StoredMessage>> Store::LogStream(const RangeQuery& q) {
+  return Collect([&](const MessageVisitor& v) { return LogStream(q, v); });
+}
+
+Status Store::ByType(std::string_view type, const RangeQuery& q, const MessageVisitor& visit) {
+  std::lock_guard lock(impl_->mu);
+  return RangeScan(impl_->db, Order::kLog, "m.type = ?1", std::string(type), q, visit);
+}
+
+Result<std::vector<StoredMessage>> Store::ByType(std::string_view type, const RangeQuery& q) {
+  return Collect([&](const MessageVisitor& v) { return ByType(type, q, v); });
+}
+
+Status Store::Encrypted(double after_received, bool only_undecrypted, int64_t limit,
+                        const MessageVisitor& visit) {
+  std::lock_guard lock(impl_->mu);
+  RangeQuery q;
+  q.gt = after_received;
+  q.limit = limit;
+  return RangeScan(impl_->db, Order::kLog,
+                   only_undecrypted ? "m.type IS NULL AND m.plaintext IS NULL" : "m.type IS NULL",
+                   std::nullopt, q, visit);
+}
+
+Status Store::SetPlaintext(std::string_view key, const std::optional<std::string>& plaintext) {
+  std::lock_guard lock(impl_->mu);
+  auto hash = store::KeyHash(key);
+  if (!hash) return Status::NotFound("no message " + std::string(key) + " (not a message id)");
+  Stmt& s = impl_->set_plaintext;
+  StmtScope scope(s);
+  s.BindInt(1, *hash);
+  s.BindText(2, key);
+  s.BindOptText(3, plaintext);
+  SSB_RETURN_IF_ERROR(s.Run());
+  if (sqlite3_changes(impl_->db.get()) == 0) {
+    return Status::NotFound("no message " + std::string(key));
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<FeedInfo>> Store::Feed(std::string_view author) {
+  std::lock_guard lock(impl_->mu);
+  Stmt& s = impl_->find_feed;
+  StmtScope scope(s);
+  s.BindText(1, author);
+  auto row = s.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<FeedInfo>();
+  FeedInfo f;
+  f.author = std::string(author);
+  f.sequence = s.ColumnInt(1);
+  f.key = s.ColumnText(2);
+  if (!s.ColumnIsNull(3)) f.frozen_at = s.ColumnInt(3);
+  return std::optional<FeedInfo>(std::move(f));
+}
+
+Result<std::optional<FeedState>> Store::Latest(std::string_view author) {
+  auto f = Feed(author);
+  if (!f.ok()) return f.status();
+  if (!f->has_value()) return std::optional<FeedState>();
+  return std::optional<FeedState>(FeedState{(*f)->key, (*f)->sequence});
+}
+
+Result<std::vector<FeedInfo>> Store::Feeds() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(
+      impl_->db, "SELECT author, latest_seq, latest_key, frozen_at FROM feeds ORDER BY author"));
+  std::vector<FeedInfo> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    FeedInfo f;
+    f.author = s.ColumnText(0);
+    f.sequence = s.ColumnInt(1);
+    f.key = s.ColumnText(2);
+    if (!s.ColumnIsNull(3)) f.frozen_at = s.ColumnInt(3);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<std::map<std::string, int64_t>> Store::Clock() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(impl_->db, "SELECT author, latest_seq FROM feeds"));
+  std::map<std::string, int64_t> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.emplace(s.ColumnText(0), s.ColumnInt(1));
+  }
+  return out;
+}
+
+Result<std::vector<ForkRecord>> Store::ListForks(std::string_view author) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(
+      impl_->db,
+      "SELECT k.id, f.author, k.sequence, k.kind, k.stored_key, k.offending_key, "
+      "k.offending_value, k.detected, k.reason FROM forks k CROSS JOIN feeds f ON f.id = k.feed "
+      "WHERE ?1 = '' OR f.author = ?1 ORDER BY k.id"));
+  s.BindText(1, author);
+  std::vector<ForkRecord> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ForkRecord r;
+    r.id = s.ColumnInt(0);
+    r.author = s.ColumnText(1);
+    r.sequence = s.ColumnInt(2);
+    r.kind = static_cast<ForkRecord::Kind>(s.ColumnInt(3));
+    r.stored_key = s.ColumnText(4);
+    r.offending_key = s.ColumnText(5);
+    r.offending_value = s.ColumnText(6);
+    r.detected = s.ColumnDouble(7);
+    r.reason = s.ColumnText(8);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<StoreStats> Store::Stats() {
+  std::lock_guard lock(impl_->mu);
+  Db& db = impl_->db;
+  // One read transaction, so that the counts agree with each other.
+  Transaction tx(db);
+  SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/false));
+  StoreStats st;
+  // Chains are contiguous from 1, so the sum of latest sequences is the message count
+  // (formats/store-schema.md "Invariants"); no full scan needed.
+  auto feeds = db.QueryInt("SELECT count(*) FROM feeds");
+  auto msgs = db.QueryInt("SELECT coalesce(sum(latest_seq), 0) FROM feeds");
+  auto forks = db.QueryInt("SELECT count(*) FROM forks");
+  auto boxed = db.QueryInt("SELECT count(*) FROM messages WHERE type IS NULL");
+  auto decrypted =
+      db.QueryInt("SELECT count(*) FROM messages WHERE type IS NULL AND plaintext IS NOT NULL");
+  for (auto* r : {&feeds, &msgs, &forks, &boxed, &decrypted}) {
+    if (!r->ok()) return r->status();
+  }
+  st.feeds = *feeds;
+  st.messages = *msgs;
+  st.forks = *forks;
+  st.encrypted = *boxed;
+  st.decrypted = *decrypted;
+  for (const char* suffix : {"", "-wal"}) {
+    struct stat sb;
+    if (::stat((db.path() + suffix).c_str(), &sb) == 0) {
+      st.file_bytes += static_cast<uint64_t>(sb.st_size);
+    }
+  }
+  return st;
+}
+
+Status Store::CheckIntegrity() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(impl_->db, "PRAGMA quick_check(20)"));
+  std::string problems;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::string line = s.ColumnText(0);
+    if (line == "ok") continue;
+    if (!problems.empty()) problems += "; ";
+    problems += line;
+  }
+  if (!problems.empty()) {
+    return Status::Corruption("store " + impl_->db.path() + " failed quick_check: " + problems);
+  }
+  return Status::Ok();
+}
+
+Status Store::Checkpoint() {
+  std::lock_guard lock(impl_->mu);
+  int log = 0, done = 0;
+  int rc = sqlite3_wal_checkpoint_v2(impl_->db.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log,
+                                     &done);
+  if (rc != SQLITE_OK) return impl_->Err(rc, "checkpoint");
+  return Status::Ok();
+}
+
+}  // namespace ssb

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Command-line tests of sbot: expected output and exit codes on a throw-away data dir.
+# usage: sbot_test.sh SBOT_BINARY VECTORS_DIR
+set -uo pipefail
+SBOT=$1
+VEC=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+export SSB_PATH=$WORK/me
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# expect_exit CODE DESCRIPTION -- COMMAND…
+expect_exit() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  if [ "$got" = "$want" ]; then ok; else fail "$what: exit $got, expected $want; stderr: $(head -c 300 "$WORK/err")"; fi
+}
+# The "value" member of compact KVT lines, as text.
+values_of() { sed -e 's/^{"key":"[^"]*","value"://' -e 's/,"timestamp":[0-9.e+]*}$//' "$1"; }
+# A wire message from messages.json by name (node is installed by scripts/setup).
+vector_wire() {
+  node -e 'const d = require(require("path").resolve(process.argv[1])); process.stdout.write(d.entries.find(e => e.name === process.argv[2]).wire + "\n")' \
+    "$VEC/generated/messages.json" "$1"
+}
+
+# --- the seed's four commands
+expect_exit 0 "publish" -- "$SBOT" publish --type post --text "My First Post!"
+grep -q '"text":"My First Post!"' "$WORK/out" && ok || fail "publish prints the new message"
+ME=$("$SBOT" whoami | sed 's/.*"\(@[^"]*\)".*/\1/')
+[ -n "$ME" ] && ok || fail "whoami"
+expect_exit 0 "feed" -- "$SBOT" feed
+grep -q "My First Post" "$WORK/out" && ok || fail "feed shows the post"
+expect_exit 0 "log" -- "$SBOT" log
+grep -q "My First Post" "$WORK/out" && ok || fail "log shows the post"
+expect_exit 0 "hist" -- "$SBOT" hist "$ME"
+grep -q "My First Post" "$WORK/out" && ok || fail "hist shows the post"
+
+# --- add stores real and generated feeds; hist returns the values byte-identical
+for f in real-feed-2018/feed.jsonl generated/feeds.jsonl; do
+  expect_exit 0 "add $f" -- "$SBOT" add < "$VEC/$f"
+  [ "$(grep -c '"stored":true' "$WORK/out")" = "$(grep -c . "$VEC/$f")" ] && ok || fail "add $f: every message stored"
+  for feed in $(sed 's/.*"author":"\(@[^"]*\)".*/\1/' "$VEC/$f" | sort -u); do
+    grep "\"author\":\"$feed\"" "$VEC/$f" > "$WORK/expected-kvt"
+    values_of "$WORK/expected-kvt" > "$WORK/expected"
+    "$SBOT" hist "$feed" --keys false > "$WORK/got"
+    cmp -s "$WORK/expected" "$WORK/got" && ok || fail "hist $feed --keys false is byte-identical to $f"
+  done
+done
+expect_exit 0 "add again" -- "$SBOT" add < "$VEC/generated/feeds.jsonl"
+[ "$(grep -c '"duplicate":true' "$WORK/out")" = 250 ] && ok || fail "re-adding reports 250 duplicates"
+"$SBOT" hist --id "@uOReuhnb9+mPi5RnTbKMKRr3r87cK+aOg8lFXV/SBPU=.ed25519" --seq 230 --keys false > "$WORK/got"
+[ "$(wc -l < "$WORK/got")" = 6 ] && ok || fail "hist --seq is inclusive (230..235)"
+"$SBOT" hist "@uOReuhnb9+mPi5RnTbKMKRr3r87cK+aOg8lFXV/SBPU=.ed25519" --limit 2 --reverse --values false > "$WORK/got"
+[ "$(head -1 "$WORK/got")" = "$(sed -n 235p "$VEC/real-feed-2018/feed.jsonl" | sed 's/^{"key":\("[^"]*"\).*/\1/')" ] && ok || fail "hist --reverse starts at the latest"
+expect_exit 0 "messagesByType" -- "$SBOT" messagesByType contact --limit 3
+[ "$(wc -l < "$WORK/out")" = 3 ] && ok || fail "messagesByType --limit 3"
+
+# --- bad input: each a clear error, nothing stored wrongly
+before=$("$SBOT" status | sed 's/.*"messages":\([0-9]*\).*/\1/')
+for name in size-8193-ascii first-seq-2 first-previous-not-null sequence-float order-previous-not-first; do
+  vector_wire "$name" > "$WORK/bad"
+  expect_exit 1 "add invalid $name" -- "$SBOT" add < "$WORK/bad"
+  grep -q '"stored":false,"error":"invalid-message' "$WORK/out" && ok || fail "$name: rejection names the rule"
+done
+echo 'this is not json' > "$WORK/bad"
+expect_exit 1 "add garbage" -- "$SBOT" add < "$WORK/bad"
+grep -q 'invalid-input' "$WORK/out" && ok || fail "garbage is reported as invalid input"
+# A gap: message 3 of a feed whose 1 we hold.
+sed -n '1p;3p' "$VEC/real-feed-2018/feed.jsonl" > "$WORK/gap.ndjson"
+SSB_PATH=$WORK/gapdir "$SBOT" add < "$WORK/gap.ndjson" > "$WORK/out" 2>&1
+grep -q '"stored":false' "$WORK/out" && ok || fail "a sequence gap is rejected"
+after=$("$SBOT" status | sed 's/.*"messages":\([0-9]*\).*/\1/')
+[ "$before" = "$after" ] && ok || fail "nothing stored from bad input ($before → $after)"
+
+# A fork: our feed's message 2 signed twice with different content, by the same key.
+FORK=$WORK/fork
+SSB_PATH=$FORK "$SBOT" publish --type post --text one > /dev/null
+cp -r "$FORK" "$WORK/fork-twin"
+SSB_PATH=$FORK "$SBOT" publish --type post --text two > /dev/null
+SSB_PATH=$WORK/fork-twin "$SBOT" publish --type post --text "two, forked" > /dev/null
+SSB_PATH=$WORK/fork-twin "$SBOT" hist --keys false | sed -n 2p > "$WORK/forked"
+expect_exit 1 "add a fork" -- env SSB_PATH=$FORK "$SBOT" add < "$WORK/forked"
+grep -q '"fork":true' "$WORK/out" && ok || fail "the fork is reported"
+SSB_PATH=$FORK "$SBOT" status > "$WORK/out"
+grep -q '"forks":\[{"author"' "$WORK/out" && ok || fail "status lists the fork with both ids"
+
+# --- private messages
+BOB=$WORK/bob
+BOB_ID=$(SSB_PATH=$BOB "$SBOT" whoami | sed 's/.*"\(@[^"]*\)".*/\1/')
+expect_exit 0 "publish private" -- "$SBOT" publish --type post --text "for bob" --recps "$BOB_ID"
+grep -q '"private":true' "$WORK/out" && ok || fail "our own private message shows decrypted"
+"$SBOT" hist "$ME" --keys false | tail -1 > "$WORK/private"
+grep -q '"content":"[A-Za-z0-9+/=]*\.box"' "$WORK/private" && ok || fail "the stored value is the ciphertext"
+SSB_PATH=$BOB "$SBOT" add < <("$SBOT" hist "$ME" --keys false) > /dev/null 2>&1
+SSB_PATH=$BOB "$SBOT" log --limit 1 --reverse > "$WORK/out"
+grep -q '"text":"for bob"' "$WORK/out" && ok || fail "the recipient reads it"
+SSB_PATH=$WORK/eve "$SBOT" private.unbox "$(cat "$WORK/private")" > /dev/null 2>&1
+[ $? = 3 ] && ok || fail "others cannot unbox it (exit 3)"
+
+# --- blobs
+printf 'hello blob' > "$WORK/blob"
+expect_exit 0 "blobs.add" -- "$SBOT" blobs.add "$WORK/blob"
+BLOB=$(cat "$WORK/out")
+expect_exit 0 "blobs.get" -- "$SBOT" blobs.get "$BLOB"
+cmp -s "$WORK/out" "$WORK/blob" && ok || fail "blobs.get returns the bytes"
+expect_exit 0 "blobs.has" -- "$SBOT" blobs.has "$BLOB"
+grep -qx true "$WORK/out" && ok || fail "blobs.has"
+head -c 5242880 /dev/zero > "$WORK/big"
+expect_exit 4 "blob over the 5 MiB - 1 limit" -- "$SBOT" blobs.add "$WORK/big"
+expect_exit 2 "blobs.get with a bad id" -- "$SBOT" blobs.get "&nope"
+expect_exit 3 "blobs.get of a missing blob" -- "$SBOT" blobs.get "&47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=.sha256"
+
+# --- damaged or foreign stores, unusable data dirs
+mkdir -p "$WORK/corrupt"
+head -c 8192 /dev/urandom > "$WORK/corrupt/db.sqlite"
+expect_exit 5 "a corrupt store file" -- "$SBOT" --path "$WORK/corrupt" feed
+grep -qi "db.sqlite" "$WORK/err" && ok || fail "the corrupt-store error names the file"
+mkdir -p "$WORK/foreign"
+sqlite3 "$WORK/foreign/db.sqlite" "CREATE TABLE songs(title TEXT); INSERT INTO songs VALUES('x');"
+expect_exit 2 "another application's SQLite file" -- "$SBOT" --path "$WORK/foreign" feed
+[ "$(sqlite3 "$WORK/foreign/db.sqlite" 'SELECT count(*) FROM songs')" = 1 ] && ok || fail "the foreign file is left alone"
+printf 'x' > "$WORK/a-file"
+expect_exit 7 "a data dir below a regular file" -- "$SBOT" --path "$WORK/a-file/ssb" publish --type post --text x
+mkdir -p "$WORK/ro" && "$SBOT" --path "$WORK/ro" publish --type post --text x > /dev/null
+if [ "$(id -u)" != 0 ]; then
+  chmod -R a-w "$WORK/ro"
+  expect_exit 7 "a read-only data dir" -- "$SBOT" --path "$WORK/ro" publish --type post --text y
+  chmod -R u+w "$WORK/ro"
+elif command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+  # Root ignores permission bits: make the data dir a read-only mount in a private namespace.
+  expect_exit 7 "a read-only data dir" -- unshare -m sh -c \
+    "mount --bind '$WORK/ro' '$WORK/ro' && mount -o remount,bind,ro '$WORK/ro' && exec '$SBOT' --path '$WORK/ro' publish --type post --text y"
+  grep -qi "read-only" "$WORK/err" && ok || fail "the read-only error says so"
+else
+  echo "skip: read-only data dir check needs a non-root user or mount namespaces"
+fi
+[ "$("$SBOT" --path "$WORK/ro" hist --values false | wc -l)" = 1 ] && ok || fail "nothing was written to the read-only dir"
+
+# --- usage errors
+expect_exit 2 "unknown verb" -- "$SBOT" frobnicate
+expect_exit 2 "publish without a type" -- "$SBOT" publish --text x
+expect_exit 2 "hist with a bad feed id" -- "$SBOT" hist @nope
+expect_exit 3 "get of a missing message" -- "$SBOT" get "%AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=.sha256"
+
+echo "cli sbot: $passed passed, $failed failed"
+[ -n "${SSB_REPORT_FILE:-}" ] && echo "cli sbot: $passed checks passed, $failed failed" >> "$SSB_REPORT_FILE"
+[ "$failed" = 0 ]
