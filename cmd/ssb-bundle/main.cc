@@ -215,7 +215,8 @@ std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
       std::vector<std::string> found;
       for (const auto& e : std::filesystem::directory_iterator(in, ec)) {
         std::string name = e.path().filename().string();
-        if (e.is_regular_file() && name.find(".tmp-") == std::string::npos &&
+        // Skip temp files of an interrupted export and OS junk (._* AppleDouble files).
+        if (e.is_regular_file() && name.find(".tmp-") == std::string::npos && name[0] != '.' &&
             (name.ends_with(".ssb-bundle") || name.find(".ssb-bundle.part") != std::string::npos)) {
           found.push_back(e.path().string());
         }
@@ -328,19 +329,23 @@ int main(int argc, char** argv) {
     std::optional<Opened> stores;
     if (!against.empty()) {
       auto o = OpenStores(against, true);
-      if (!o.ok()) return Fail(c, o.status());
-      stores = std::move(o).value();
+      if (o.ok()) {
+        stores = std::move(o).value();
+      } else if (o.status().code() != ssb::Code::kNotFound) {
+        return Fail(c, o.status());
+      }  // no store there yet: answer as for an empty one
     }
     iopt.progress = Progress(c, "verify");
     auto r = ssb::VerifyBundle(verify_file, stores ? stores->store.get() : nullptr, iopt);
     if (!r.ok()) return Fail(c, r.status());
     c.out["verified"] = true;
     c.out["report"] = ReportJson(*r);
-    int code = stores ? ReportCode({*r}) : kOk;
+    bool against_given = !against.empty();
+    int code = against_given ? ReportCode({*r}) : kOk;
     if (!c.json) {
       std::cout << verify_file << ": ok (" << r->header.records << " records, signed by "
                 << r->header.exporter << ")\n";
-      if (stores) for (const auto& o : r->ranges) std::cout << "  " << Describe(o) << "\n";
+      if (against_given) for (const auto& o : r->ranges) std::cout << "  " << Describe(o) << "\n";
     }
     return Finish(c, code);
   }

@@ -399,10 +399,9 @@ Result<ImportReport> VerifyPass(const std::string& path, Store* store, const Imp
     const RangeState& s = (*states)[i];
     RangeOutcome o;
     o.range = r;
+    // Without a store the answer is what an empty store would do.
     int64_t have = s.ours ? s.ours->sequence : 0;
-    if (!store) {
-      o.kind = RangeOutcome::Kind::kApplied;
-    } else if (have >= r.last) {
+    if (have >= r.last) {
       auto id = OurIdAt(*store, r.author, r.last);
       if (!id.ok()) return id.status();
       if (*id == r.last_id) {
@@ -424,6 +423,7 @@ Result<ImportReport> VerifyPass(const std::string& path, Store* store, const Imp
       if (have == 0 || theirs == s.ours->id) {
         o.kind = RangeOutcome::Kind::kApplied;
         o.applied = r.last - have;
+        o.applied = r.last - have;
       } else {
         o.kind = RangeOutcome::Kind::kFork;
         o.fork_sequence = have;
@@ -443,8 +443,57 @@ Result<ImportReport> VerifyBundle(const std::string& path, Store* store, const I
   return VerifyPass(path, store, opt, &states);
 }
 
-Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::string& path,
+namespace {
+
+// Import reads its input twice; standard input is first copied to a private temp file.
+class Spool {
+ public:
+  ~Spool() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  Result<std::string> From(const std::string& input, const std::string& dir) {
+    if (input != "-") return input;
+    SSB_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+    path_ = dir + "/stdin-" + std::to_string(::getpid()) + ".tmp";
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IoError("cannot create " + path_ + ": " + std::strerror(errno));
+    std::vector<char> buf(1 << 16);
+    Status st;
+    for (;;) {
+      ssize_t n = ::read(0, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) { st = Status::IoError(std::string("cannot read standard input: ") + std::strerror(errno)); break; }
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(fd, buf.data() + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          st = errno == ENOSPC ? Status::NoSpace("no space to keep standard input in " + dir)
+                               : Status::IoError("cannot write " + path_);
+          break;
+        }
+        off += w;
+      }
+      if (!st.ok()) break;
+    }
+    ::close(fd);
+    if (!st.ok()) return st;
+    return path_;
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::string& input,
                                   const ImportOptions& opt) {
+  Spool spool;
+  std::string spool_dir = opt.pending_dir.empty() ? std::string("/tmp") : DirOf(opt.pending_dir);
+  auto spooled = spool.From(input, spool_dir);
+  if (!spooled.ok()) return spooled.status();
+  const std::string& path = *spooled;
   std::vector<RangeState> states;
   auto verified = VerifyPass(path, &store, opt, &states);
   if (!verified.ok()) return verified.status();
@@ -520,7 +569,8 @@ Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::str
   }
   SSB_RETURN_IF_ERROR(flush());
   // Parts waiting for prerequisites are kept until a later import fills the gap.
-  if (report.pending && !opt.pending_dir.empty() && path != "-") {
+  report.path = input;
+  if (report.pending && !opt.pending_dir.empty()) {
     auto data = ReadFile(path);
     if (data.ok()) {
       SSB_RETURN_IF_ERROR(MakeDirs(opt.pending_dir, 0700));

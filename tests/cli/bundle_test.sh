@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Command-line tests of ssb-bundle: exit codes, --json on every path, media failures.
+# usage: bundle_test.sh SSB_BUNDLE SBOT VECTORS_DIR
+set -uo pipefail
+BUNDLE=$1
+SBOT=$2
+VEC=$3
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+# expect CODE DESCRIPTION -- COMMAND…: checks the exit code; with --json, that stdout is one
+# JSON document whose "exit" is CODE.
+expect() {
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$WORK/out" 2>"$WORK/err"
+  local got=$?
+  if [ "$got" = "$want" ]; then ok; else fail "$what: exit $got, expected $want; $(head -c 300 "$WORK/err")"; fi
+  if [[ " $* " == *" --json "* ]]; then
+    node -e '
+      const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))
+      process.exit(d.exit === Number(process.argv[2]) ? 0 : 1)' "$WORK/out" "$want" \
+      && ok || fail "$what: --json output is not one JSON document with exit $want: $(head -c 300 "$WORK/out")"
+  fi
+}
+
+A=$WORK/alice
+B=$WORK/bob
+"$SBOT" --path "$A" add < "$VEC/real-feed-2018/feed.jsonl" > /dev/null 2>&1
+"$SBOT" --path "$A" add < "$VEC/generated/feeds.jsonl" > /dev/null 2>&1
+printf 'a blob' > "$WORK/blobfile"
+BLOB=$("$SBOT" --path "$A" blobs.add "$WORK/blobfile")
+"$SBOT" --path "$A" publish --type post --text "look: $BLOB" > /dev/null
+STICK=$WORK/stick
+mkdir -p "$STICK"
+
+expect 0 "export --all" -- "$BUNDLE" --path "$A" --json export --all --out "$STICK/a.ssb-bundle"
+expect 0 "inspect" -- "$BUNDLE" --path "$A" inspect "$STICK/a.ssb-bundle"
+grep -q "486 messages in 5 feeds, 1 blobs" "$WORK/out" && ok || fail "inspect lists messages, feeds and blobs"
+expect 0 "verify without a store" -- "$BUNDLE" --path "$WORK/nobody" verify "$STICK/a.ssb-bundle"
+[ ! -e "$WORK/nobody" ] && ok || fail "verify wrote nothing"
+expect 0 "verify --against an empty dir" -- "$BUNDLE" --json verify "$STICK/a.ssb-bundle" --against "$WORK/empty"
+expect 0 "dry-run import" -- "$BUNDLE" --path "$B" --dry-run import "$STICK"
+[ "$("$SBOT" --path "$B" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 0 ] && ok || fail "dry run stored nothing"
+expect 0 "import a directory (a stick)" -- "$BUNDLE" --path "$B" --json import "$STICK"
+[ "$("$SBOT" --path "$B" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 486 ] && ok || fail "486 messages imported"
+"$SBOT" --path "$B" blobs.has "$BLOB" | grep -qx true && ok || fail "the referenced blob arrived"
+expect 0 "import twice" -- "$BUNDLE" --path "$B" import "$STICK/a.ssb-bundle"
+grep -q "0 messages, 0 blobs" "$WORK/out" && ok || fail "the second import changes nothing"
+for f in $("$SBOT" --path "$A" feed --values false | tr -d '"' | head -3); do :; done
+diff <("$SBOT" --path "$A" log --keys false | sort) <("$SBOT" --path "$B" log --keys false | sort) > /dev/null \
+  && ok || fail "both stores hold identical messages"
+expect 0 "nothing to export" -- "$BUNDLE" --path "$WORK/empty2" --json export --all --out "$WORK/none.ssb-bundle"
+grep -q '"nothing_to_do":true' "$WORK/out" && ok || fail "nothing to do is reported"
+[ ! -e "$WORK/none.ssb-bundle" ] && ok || fail "no empty bundle is written"
+expect 0 "stream through a pipe" -- sh -c "'$BUNDLE' --path '$A' export --feeds @uOReuhnb9+mPi5RnTbKMKRr3r87cK+aOg8lFXV/SBPU=.ed25519 --out - | '$BUNDLE' --path '$WORK/piped' import -"
+[ "$("$SBOT" --path "$WORK/piped" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 235 ] && ok || fail "stdin import stored 235"
+
+# Failure cases.
+echo foo > "$WORK/garbage"
+expect 1 "garbage" -- "$BUNDLE" --json verify "$WORK/garbage"
+expect 1 "garbage on stdin" -- sh -c "echo foo | '$BUNDLE' --json verify -"
+: > "$WORK/empty.ssb-bundle"
+expect 1 "empty file" -- "$BUNDLE" --json import "$WORK/empty.ssb-bundle"
+head -c 5000 "$STICK/a.ssb-bundle" > "$WORK/cut.ssb-bundle"
+expect 1 "truncated bundle" -- "$BUNDLE" --path "$WORK/c" --json import "$WORK/cut.ssb-bundle"
+[ "$("$SBOT" --path "$WORK/c" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 0 ] && ok || fail "nothing half-applied"
+expect 7 "missing file" -- "$BUNDLE" --json verify "$WORK/no-such-file"
+mkdir -p "$WORK/testnet" && echo '{"caps":{"shs":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}' > "$WORK/testnet/config"
+expect 5 "another network" -- "$BUNDLE" --path "$WORK/testnet" --json import "$STICK/a.ssb-bundle"
+[ "$("$SBOT" --path "$WORK/testnet" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 0 ] && ok || fail "nothing written from another network"
+expect 2 "usage error" -- "$BUNDLE" --json export --all
+expect 2 "nothing selected" -- "$BUNDLE" --path "$A" --json export --out "$WORK/x"
+
+# Out of order: the later part first waits (exit 3), then everything applies.
+"$BUNDLE" --path "$A" -q export --feeds @uOReuhnb9+mPi5RnTbKMKRr3r87cK+aOg8lFXV/SBPU=.ed25519 --max-part 40000 --out "$WORK/parts/feed.ssb-bundle" > /dev/null 2>&1 || mkdir -p "$WORK/parts"
+mkdir -p "$WORK/parts"
+"$BUNDLE" --path "$A" -q export --feeds @uOReuhnb9+mPi5RnTbKMKRr3r87cK+aOg8lFXV/SBPU=.ed25519 --max-part 40000 --out "$WORK/parts/feed.ssb-bundle" > /dev/null
+nparts=$(ls "$WORK/parts" | wc -l)
+[ "$nparts" -gt 1 ] && ok || fail "--max-part split the export ($nparts parts)"
+expect 3 "a part whose prerequisites are missing" -- "$BUNDLE" --path "$WORK/ooo" --json import "$WORK/parts/feed.ssb-bundle.part$nparts"
+grep -q '"missing-prerequisite"' "$WORK/out" && ok || fail "the missing range is named"
+expect 0 "the rest fills the gap" -- "$BUNDLE" --path "$WORK/ooo" import "$WORK/parts"
+[ "$("$SBOT" --path "$WORK/ooo" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 235 ] && ok || fail "all 235 after the gap was filled"
+[ -z "$(ls "$WORK/ooo/bundles/pending")" ] && ok || fail "the pending copy is gone once applied"
+
+# A fork: bob's twin publishes a different message 2.
+F=$WORK/fork
+"$SBOT" --path "$F" publish --type post --text one > /dev/null
+cp -r "$F" "$WORK/twin"
+"$SBOT" --path "$F" publish --type post --text two > /dev/null
+"$SBOT" --path "$WORK/twin" publish --type post --text "two, forked" > /dev/null
+"$BUNDLE" --path "$WORK/twin" -q export --all --out "$WORK/twin.ssb-bundle" > /dev/null
+expect 4 "a forked feed" -- "$BUNDLE" --path "$F" --json import "$WORK/twin.ssb-bundle"
+grep -q '"result":"fork"' "$WORK/out" && grep -q '"ours"' "$WORK/out" && ok || fail "the fork is reported with both ids"
+
+# Stale temp files and OS junk on the stick are ignored, never deleted.
+cp "$STICK/a.ssb-bundle" "$STICK/a.ssb-bundle.tmp-123-456"
+touch "$STICK/.DS_Store" "$STICK/._a.ssb-bundle"
+expect 0 "a stick with junk" -- "$BUNDLE" --path "$B" import "$STICK"
+[ -e "$STICK/.DS_Store" ] && [ -e "$STICK/a.ssb-bundle.tmp-123-456" ] && ok || fail "unknown files are left alone"
+
+# Media failures need root in a private mount namespace (a small tmpfs, a read-only mount).
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+  mkdir -p "$WORK/full" "$WORK/ro"
+  expect 6 "no space on the medium" -- unshare -m sh -c \
+    "mount -t tmpfs -o size=40k tmpfs '$WORK/full' && exec '$BUNDLE' --path '$A' --json export --all --out '$WORK/full/a.ssb-bundle'"
+  expect 7 "a read-only medium" -- unshare -m sh -c \
+    "mount --bind '$WORK/ro' '$WORK/ro' && mount -o remount,bind,ro '$WORK/ro' && exec '$BUNDLE' --path '$A' --json export --all --out '$WORK/ro/a.ssb-bundle'"
+  [ -z "$(ls -A "$WORK/ro")" ] && ok || fail "nothing left on the read-only medium"
+else
+  echo "skip: ENOSPC and read-only medium checks need root and mount namespaces"
+fi
+
+echo "cli ssb-bundle: $passed checks passed, $failed failed"
+[ -n "${SSB_REPORT_FILE:-}" ] && echo "cli ssb-bundle: $passed checks passed, $failed failed" >> "$SSB_REPORT_FILE"
+[ "$failed" = 0 ]
