@@ -18,6 +18,7 @@
 #include "ssb/files.h"
 #include "ssb/keys.h"
 #include "ssb/ref.h"
+#include "ssb/stick.h"
 
 namespace {
 
@@ -258,6 +259,25 @@ int main(int argc, char** argv) {
   exp->add_option("--blob-budget", blob_budget, "bytes of blobs to include (default 64 MiB)");
   exp->add_option("--level", level, "zstd level (default 9)")->check(CLI::Range(1, 19));
 
+  std::string want_in;
+  exp->add_option("--want", want_in, "a receiver's want file: export exactly what it lacks");
+
+  auto* wnt = app.add_subcommand("want", "write our signed want file (what we have)");
+  std::string want_out;
+  wnt->add_option("--out,-o", want_out, "output file, or - for stdout")->required();
+
+  auto* ini = app.add_subcommand("init", "prepare a directory (a mounted stick) for sync");
+  std::string init_dir;
+  ini->add_option("dir", init_dir, "the stick's mount point")->required();
+
+  auto* syn = app.add_subcommand("sync", "import what is new on a stick, leave our wants and "
+                                         "what the others lack");
+  std::string sync_dir;
+  bool no_mount_check = false;
+  syn->add_option("dir", sync_dir, "the stick's mount point")->required();
+  syn->add_flag("--no-mount-check", no_mount_check, "allow a directory that is not a mount point");
+  syn->add_option("--max-part", max_part, "largest bundle file (default: 4 GiB - 1 on FAT)");
+
   auto* imp = app.add_subcommand("import", "verify bundles, then apply them to the store");
   std::vector<std::string> inputs;
   imp->add_option("files", inputs, "bundle files or directories (- for stdin)")->required();
@@ -350,6 +370,13 @@ int main(int argc, char** argv) {
     return Finish(c, code);
   }
 
+  if (*ini) {
+    auto st = ssb::InitStick(init_dir, network);
+    if (!st.ok()) return Fail(c, st);
+    if (!c.json) std::cout << init_dir << " is ready for ssb-bundle sync\n";
+    return Finish(c, kOk);
+  }
+
   std::string warning;
   auto keys = ssb::LoadOrCreateSecretFile(c.path + "/secret", &warning);
   if (!warning.empty()) std::cerr << "ssb-bundle: " << warning << "\n";
@@ -371,6 +398,17 @@ int main(int argc, char** argv) {
     for (std::string f; std::getline(ss, f, ',');) if (!f.empty()) eo.feeds.push_back(f);
     if (!all && eo.feeds.empty()) {
       return Fail(c, ssb::Status::InvalidArgument("say what to export: --all or --feeds @a,@b"));
+    }
+    if (!want_in.empty()) {
+      auto text = ssb::ReadFile(want_in);
+      if (!text.ok()) return Fail(c, text.status());
+      auto w = ssb::ParseWantFile(*text);
+      if (!w.ok()) return Fail(c, w.status());
+      if (w->network != network) {
+        return Fail(c, ssb::Status::PermissionDenied("want file is from another network"));
+      }
+      // Our policy still decides what goes out (--all / --feeds); the want file only narrows it.
+      eo.since = w->clock;
     }
     if (!since_file.empty()) {
       auto text = ssb::ReadFile(since_file);
@@ -405,6 +443,50 @@ int main(int argc, char** argv) {
       for (const auto& f : r->files) std::cout << f << "\n";
     }
     return Finish(c, kOk);
+  }
+
+  if (*wnt) {
+    auto clock = stores->store->Clock();
+    if (!clock.ok()) return Fail(c, clock.status());
+    ssb::WantFile w;
+    w.network = network;
+    w.clock = *clock;
+    std::string text = ssb::EncodeWantFile(w, *keys);
+    if (c.dry_run) return Finish(c, kOk);
+    if (want_out == "-") {
+      std::cout << text;
+      return kOk;
+    }
+    if (auto st = ssb::WriteFileAtomic(want_out, text, 0644); !st.ok()) return Fail(c, st);
+    c.out["file"] = want_out;
+    c.out["feeds"] = w.clock.size();
+    return Finish(c, kOk);
+  }
+
+  if (*syn) {
+    ssb::StickOptions so;
+    so.import = iopt;
+    so.check_mount = !no_mount_check;
+    so.max_part = max_part;
+    so.dry_run = c.dry_run;
+    auto r = ssb::SyncStick(*stores->store, &*stores->blobs, *keys, sync_dir, so);
+    if (!r.ok()) return Fail(c, r.status());
+    c.out["imported_messages"] = r->messages_imported;
+    c.out["exported_messages"] = r->messages_exported;
+    c.out["other_wants"] = r->other_wants;
+    c.out["written"] = r->written;
+    njson files = njson::array();
+    for (const auto& rep : r->imported) files.push_back(ReportJson(rep));
+    c.out["imports"] = files;
+    if (!c.json) {
+      std::cout << "sync " << sync_dir << ": imported " << r->messages_imported
+                << " messages, exported " << r->messages_exported << " for "
+                << r->other_wants << " other people" << (c.dry_run ? " (dry run)" : "") << "\n";
+      for (const auto& rep : r->imported)
+        for (const auto& o : rep.ranges)
+          if (o.kind != ssb::RangeOutcome::Kind::kAlreadyHave) std::cout << "  " << Describe(o) << "\n";
+    }
+    return Finish(c, r->fork ? kFork : r->pending ? kMissingPrereq : kOk);
   }
 
   if (*imp) {

@@ -1,0 +1,58 @@
+// The stick as a peer: want files and `ssb-bundle sync` on a removable medium
+// (formats/want-file.md, formats/stick-layout.md).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ssb/bundle_sync.h"
+
+namespace ssb {
+
+// A receiver's signed statement of what it has (formats/want-file.md). Untrusted input for
+// exporters: it only narrows what they send.
+struct WantFile {
+  std::string network;                   // NetworkIdFromKey
+  std::string feed;                      // the writer
+  std::map<std::string, int64_t> clock;  // feed → latest sequence held
+  std::vector<std::string> blobs;        // blob ids wanted
+};
+
+inline constexpr size_t kMaxWantFile = 32u << 20;
+inline constexpr size_t kMaxWantFeeds = 1000000;
+inline constexpr size_t kMaxWantBlobs = 100000;
+
+std::string EncodeWantFile(const WantFile& w, const Keypair& writer);
+// Checks limits, shape and the writer's signature. Error: kInvalidInput.
+Result<WantFile> ParseWantFile(std::string_view text);
+
+struct StickOptions {
+  ImportOptions import;                  // network, validation, pending dir
+  bool check_mount = true;               // refuse a directory that is not a mount point
+  uint64_t max_part = 0;                 // 0: automatic (4 GiB - 1 on FAT, else unlimited)
+  uint64_t blob_budget = 64u << 20;
+  bool dry_run = false;
+};
+
+struct StickReport {
+  std::vector<ImportReport> imported;
+  std::vector<std::string> written;      // files we wrote on the stick
+  uint64_t messages_imported = 0;
+  uint64_t messages_exported = 0;
+  size_t other_wants = 0;                // want files of other people found
+  bool fork = false;
+  bool pending = false;
+};
+
+// Prepares DIR as a stick: the marker file and folders. Error: kIoError.
+Status InitStick(const std::string& dir, const std::string& network);
+
+// One sync run (formats/stick-layout.md "Sync"): import every bundle on the stick, write our
+// want file, and export what the other people's want files say they lack. Error: kBusy when
+// the stick is missing, not mounted, or locked by another run; kInvalidArgument when DIR is not
+// a prepared stick; others from import/export.
+Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
+                              const std::string& dir, const StickOptions& options);
+
+}  // namespace ssb
