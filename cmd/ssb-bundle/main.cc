@@ -2,6 +2,7 @@
 // bundles on USB sticks and files (man/ssb-bundle.1, formats/bundle.md).
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -445,6 +446,15 @@ int main(int argc, char** argv) {
     return Finish(c, kOk);
   }
 
+  // Private messages that arrive in bundles are decrypted for us, as `sbot add` does.
+  double started = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count()) - 1;
+  auto decrypt_new = [&]() -> ssb::Status {
+    if (c.dry_run) return ssb::Status::Ok();
+    auto n = ssb::DecryptReceived(*stores->store, *keys, started);
+    return n.ok() ? ssb::Status::Ok() : n.status();
+  };
+
   if (*wnt) {
     auto clock = stores->store->Clock();
     if (!clock.ok()) return Fail(c, clock.status());
@@ -471,6 +481,7 @@ int main(int argc, char** argv) {
     so.dry_run = c.dry_run;
     auto r = ssb::SyncStick(*stores->store, &*stores->blobs, *keys, sync_dir, so);
     if (!r.ok()) return Fail(c, r.status());
+    if (auto st = decrypt_new(); !st.ok()) return Fail(c, st);
     c.out["imported_messages"] = r->messages_imported;
     c.out["exported_messages"] = r->messages_exported;
     c.out["other_wants"] = r->other_wants;
@@ -528,6 +539,7 @@ int main(int argc, char** argv) {
         }
       }
     }
+    if (auto st = decrypt_new(); !st.ok()) return Fail(c, st);
     c.out["files"] = files;
     return Finish(c, ReportCode(reports));
   }
