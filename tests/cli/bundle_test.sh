@@ -103,6 +103,27 @@ touch "$STICK/.DS_Store" "$STICK/._a.ssb-bundle"
 expect 0 "a stick with junk" -- "$BUNDLE" --path "$B" import "$STICK"
 [ -e "$STICK/.DS_Store" ] && [ -e "$STICK/a.ssb-bundle.tmp-123-456" ] && ok || fail "unknown files are left alone"
 
+# The stick as a peer: init, lock, sync.
+S2=$WORK/stick2
+mkdir -p "$S2"
+expect 2 "sync of an unprepared directory" -- "$BUNDLE" --path "$A" --json sync "$S2" --no-mount-check
+expect 0 "init" -- "$BUNDLE" init "$S2"
+expect 75 "sync of a directory that is not a mount point" -- "$BUNDLE" --path "$A" --json sync "$S2"
+expect 75 "sync of a missing stick" -- "$BUNDLE" --path "$A" --json sync "$WORK/not-plugged-in" --no-mount-check
+if command -v flock >/dev/null; then
+  flock "$S2/.ssb-stick.lock" sleep 3 &
+  sleep 0.5
+  expect 75 "a concurrent run holds the lock" -- "$BUNDLE" --path "$A" --json sync "$S2" --no-mount-check
+  wait
+fi
+expect 0 "alice syncs" -- "$BUNDLE" --path "$A" sync "$S2" --no-mount-check
+expect 0 "bob syncs" -- "$BUNDLE" --path "$WORK/bob2" sync "$S2" --no-mount-check
+[ "$("$SBOT" --path "$WORK/bob2" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 486 ] && ok || fail "bob has alice's feeds after one sync"
+expect 0 "a second sync is quiet" -- "$BUNDLE" --path "$WORK/bob2" sync "$S2" --no-mount-check
+grep -q "imported 0 messages" "$WORK/out" && ok || fail "nothing re-imported"
+ls "$S2"/ssb/wants/*.ssb-want > /dev/null 2>&1 && ok || fail "want files are on the stick"
+ls "$S2"/ssb/bundles/*/ | grep -qv '[A-Z+/=]' && ok || fail "file names are FAT-safe"
+
 # Media failures need root in a private mount namespace (a small tmpfs, a read-only mount).
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
   mkdir -p "$WORK/full" "$WORK/ro"
