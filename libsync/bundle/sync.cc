@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -360,6 +362,39 @@ Result<ImportReport> VerifyPass(const std::string& path, Store* store, const Imp
   size_t range = SIZE_MAX;
   int64_t expect = 0;
   uint64_t done = 0;
+  // Chain and shape rules run in order; signatures are checked in parallel per chunk.
+  ValidateOptions chain_opt = opt.validate;
+  chain_opt.verify_signature = false;
+  std::vector<Message> chunk;
+  std::vector<std::string> chunk_where;
+  auto verify_chunk = [&]() -> Status {
+    if (chunk.empty() || !opt.validate.verify_signature) {
+      chunk.clear();
+      chunk_where.clear();
+      return Status::Ok();
+    }
+    unsigned threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    std::atomic<size_t> next{0};
+    std::atomic<size_t> bad{SIZE_MAX};
+    auto work = [&] {
+      for (size_t i = next++; i < chunk.size(); i = next++) {
+        if (!VerifyMessageSignature(chunk[i], opt.validate)) {
+          size_t cur = bad.load();
+          while (i < cur && !bad.compare_exchange_weak(cur, i)) {}
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (bad.load() != SIZE_MAX) {
+      return Status::InvalidMessage("bundle message " + chunk_where[bad.load()] + ": invalid signature");
+    }
+    chunk.clear();
+    chunk_where.clear();
+    return Status::Ok();
+  };
   for (;;) {
     auto rec = (*reader)->Next();
     if (!rec.ok()) return rec.status();
@@ -376,14 +411,17 @@ Result<ImportReport> VerifyPass(const std::string& path, Store* store, const Imp
       if (r.first > 1) prev = FeedState{r.previous, r.first - 1};
     }
     auto msg = Message::Parse((*rec)->message);
-    if (!msg.ok()) return Status::InvalidInput("bundle message " + r.author + " #" + std::to_string(expect) + ": " + msg.status().message());
+    std::string where = r.author + " #" + std::to_string(expect);
+    if (!msg.ok()) return Status::InvalidInput("bundle message " + where + ": " + msg.status().message());
     if (msg->author() != r.author || msg->sequence() != expect) {
-      return Status::InvalidInput("bundle message is not " + r.author + " #" + std::to_string(expect));
+      return Status::InvalidInput("bundle message is not " + where);
     }
-    Status st = Validate(*msg, prev ? &*prev : nullptr, opt.validate);
+    Status st = Validate(*msg, prev ? &*prev : nullptr, chain_opt);
     if (!st.ok()) {
+      // A bad signature earlier in the chunk explains a broken chain better: report it first.
+      SSB_RETURN_IF_ERROR(verify_chunk());
       return Status(st.code() == Code::kFork ? Code::kInvalidInput : Code::kInvalidMessage,
-                    "bundle message " + r.author + " #" + std::to_string(expect) + ": " + st.message());
+                    "bundle message " + where + ": " + st.message());
     }
     if (expect == r.last && msg->id() != r.last_id) {
       return Status::InvalidInput("bundle range of " + r.author + " does not end at its header's id");
@@ -393,7 +431,11 @@ Result<ImportReport> VerifyPass(const std::string& path, Store* store, const Imp
     if (expect % kApplyBatch == 0 || expect == r.last) s.pins[expect] = msg->id();
     prev = FeedState{msg->id(), expect};
     ++expect;
+    chunk.push_back(std::move(msg).value());
+    chunk_where.push_back(std::move(where));
+    if (chunk.size() == 4096) SSB_RETURN_IF_ERROR(verify_chunk());
   }
+  SSB_RETURN_IF_ERROR(verify_chunk());
   // Decide per range.
   for (size_t i = 0; i < ranges.size(); ++i) {
     const BundleRange& r = ranges[i];

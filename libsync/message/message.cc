@@ -95,6 +95,8 @@ bool HasValidKeyOrder(const json::Value& msg) {
 
 Status Invalid(std::string why) { return Status::InvalidMessage(std::move(why)); }
 
+}  // namespace
+
 bool VerifyMessageSignature(const Message& msg, const ValidateOptions& opt) {
   auto pk = ParseFeedId(msg.author());
   if (!pk) return false;
@@ -110,6 +112,8 @@ bool VerifyMessageSignature(const Message& msg, const ValidateOptions& opt) {
   }
   return VerifySignature(*pk, bytes, sig_span);
 }
+
+namespace {
 
 // ssb-validate 4.1.4 checkInvalid, in its order of evaluation.
 Status ValidateSsbValidate(const Message& msg, const FeedState* prev, const ValidateOptions& opt) {

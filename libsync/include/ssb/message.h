@@ -84,6 +84,11 @@ class Message {
 // sequence but a different `previous` (ssb-validate's fatal "expected different previous").
 Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions& options = {});
 
+// Only the ed25519 (or HMAC-then-ed25519) signature check of Validate. Callers that verify in
+// parallel run Validate with verify_signature=false in feed order and this on any thread.
+// REQUIRES: Validate(msg, …, verify_signature=false) succeeded (the fields are well-formed).
+[[nodiscard]] bool VerifyMessageSignature(const Message& msg, const ValidateOptions& options);
+
 // Builds and signs the next message of `keys`'s feed, with fields in the order
 // ssb-validate.create emits (previous, sequence, author, timestamp, hash, content, signature).
 // Fails (kInvalidMessage) when the result would not pass kStrict validation, e.g. over 8192.
