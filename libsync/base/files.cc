@@ -9,27 +9,10 @@
 #include <random>
 
 namespace ssb {
-namespace {
 
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
   std::string msg = what + " " + path + ": " + std::strerror(err);
@@ -38,6 +21,8 @@ Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
   if (err == EACCES || err == EPERM || err == EROFS) return Status::PermissionDenied(msg);
   return Status::IoError(msg);
 }
+
+namespace {
 
 std::string DirName(const std::string& path) {
   auto slash = path.rfind('/');
@@ -49,7 +34,7 @@ std::string DirName(const std::string& path) {
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return ErrnoStatus("cannot open", path, errno);
   std::string data;
   char buf[65536];
@@ -66,7 +51,7 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status SyncDir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return ErrnoStatus("cannot open directory", dir, errno);
   // Some filesystems (exFAT, FUSE) refuse fsync on directories; the rename is still done.
   if (::fsync(fd.get()) != 0 && errno != EINVAL && errno != ENOTSUP) {
@@ -79,7 +64,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned 
   std::random_device rd;
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
     if (fd.get() < 0) return ErrnoStatus("cannot create", tmp, errno);
     size_t off = 0;
     while (off < data.size()) {

@@ -21,27 +21,8 @@ namespace {
 
 constexpr char kTmpPrefix[] = ".tmp-";
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Status Errno(const std::string& what, const std::string& path) {
-  int err = errno;
-  std::string msg = what + " " + path + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
-  if (err == ENOENT) return Status::NotFound(msg);
-  if (err == EACCES || err == EPERM || err == EROFS) return Status::PermissionDenied(msg);
-  return Status::IoError(msg);
+  return ErrnoStatus(what, path, errno);
 }
 
 // Writes all of `data` to fd, retrying on EINTR.
@@ -173,7 +154,7 @@ Status BlobStore::AddExpecting(std::string_view id, std::span<const uint8_t> byt
 
 Result<std::string> BlobStore::AddFile(const std::string& path) {
   if (opt_.read_only) return Status::PermissionDenied("blob store " + dir_ + " is read-only");
-  Fd in(path == "-" ? ::dup(0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd in(path == "-" ? ::dup(0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) return Errno("cannot open", path);
   BlobWriter w(dir_ + "/sha256", opt_.max_size);
   SSB_RETURN_IF_ERROR(w.opened());

@@ -273,13 +273,7 @@ Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair&
     std::random_device rd;
     std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      int err = errno;
-      std::string msg = "cannot create " + tmp + ": " + std::strerror(err);
-      if (err == ENOSPC) return Status::NoSpace(msg);
-      if (err == EACCES || err == EROFS || err == EPERM) return Status::PermissionDenied(msg);
-      return Status::IoError(msg);
-    }
+    if (fd < 0) return ErrnoStatus("cannot create", tmp, errno);
     Status st = WritePart(store, blobs, exporter, parts[i], opt.level, fd, &result.bytes, tick);
     if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("cannot sync " + tmp + ": " + std::strerror(errno));
     ::close(fd);

@@ -8,6 +8,23 @@
 
 namespace ssb {
 
+// Owns a file descriptor: closes it on scope exit.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// "<what> <path>: <strerror>" with the code the errno deserves: kNoSpace (ENOSPC, EDQUOT),
+// kNotFound (ENOENT), kPermissionDenied (EACCES, EPERM, EROFS), else kIoError.
+Status ErrnoStatus(const std::string& what, const std::string& path, int err);
+
 // Reads a whole file. Error: kNotFound, kIoError.
 Result<std::string> ReadFile(const std::string& path);
 // Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename over
