@@ -3,6 +3,8 @@
 // messages as NDJSON and gzip -6 of it.
 //
 //   ssb_bundle_bench [messages=100000] [feeds=20] [dir=./bundle_bench_tmp]
+// The corpus is bench/corpus.h's feed-like content (posts with random-letter text, votes,
+// contacts).
 // With 1000000 messages it also reports the import time and the import's peak RSS (measured in
 // a child process).
 #include <sys/resource.h>
@@ -15,6 +17,7 @@
 #include <fstream>
 
 #include "bench_util.h"
+#include "corpus.h"
 #include "ssb/base64.h"
 #include "ssb/bundle_sync.h"
 #include "ssb/ref.h"
@@ -43,12 +46,7 @@ int main(int argc, char** argv) {
   double t0 = bench::Now();
   for (size_t i = 0; i < n; ++i) {
     size_t a = i % feeds;
-    json::Value c = json::Value::Object();
-    c.Set("type", json::Value::String("post"));
-    std::string text;
-    size_t len = 20 + rnd() % 600;
-    for (size_t k = 0; k < len; ++k) text += static_cast<char>('a' + rnd() % 26);
-    c.Set("text", json::Value::String(text));
+    json::Value c = bench::FeedLikeContent(rnd, authors[(a + 1) % feeds].id());
     auto m = CreateMessage(authors[a], heads[a] ? &*heads[a] : nullptr, std::move(c), 1.7e12 + static_cast<double>(i));
     heads[a] = FeedState{m->id(), *m->sequence()};
     wires.push_back(m->Wire());

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "bench_util.h"
+#include "corpus.h"
 #include "ssb/base64.h"
 #include "ssb/message.h"
 #include "ssb/ref.h"
@@ -40,33 +41,7 @@ std::vector<std::string> MakeCorpus(size_t n) {
       std::optional<FeedState> head;
       size_t count = n / kAuthors + (static_cast<size_t>(a) < n % kAuthors ? 1 : 0);
       for (size_t i = 0; i < count; ++i) {
-        json::Value c = json::Value::Object();
-        switch (rng() % 3) {
-          case 0: {
-            c.Set("type", json::Value::String("post"));
-            std::string text;
-            size_t len = 20 + rng() % 600;
-            for (size_t k = 0; k < len; ++k) {
-              text += (rng() % 40 == 0) ? "\xC3\xA9" : std::string(1, static_cast<char>('a' + rng() % 26));
-            }
-            c.Set("text", json::Value::String(text));
-            c.Set("root", json::Value::String("%" + std::string(43, 'A') + "=.sha256"));
-            break;
-          }
-          case 1: {
-            c.Set("type", json::Value::String("vote"));
-            json::Value vote = json::Value::Object();
-            vote.Set("link", json::Value::String("%" + std::string(43, 'B') + "=.sha256"));
-            vote.Set("value", json::Value::Number(1));
-            vote.Set("expression", json::Value::String("Like"));
-            c.Set("vote", vote);
-            break;
-          }
-          default:
-            c.Set("type", json::Value::String("contact"));
-            c.Set("contact", json::Value::String(authors[(a + 1) % kAuthors].id()));
-            c.Set("following", json::Value::Bool(true));
-        }
+        json::Value c = ssb::bench::FeedLikeContent(rng, authors[(a + 1) % kAuthors].id());
         auto m = CreateMessage(authors[a], head ? &*head : nullptr, std::move(c),
                                1.7e12 + static_cast<double>(i * 977 + rng() % 500));
         if (!m.ok()) {

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "bench_util.h"
+#include "corpus.h"
 #include "ssb/message.h"
 #include "ssb/base64.h"
 #include "ssb/ref.h"
@@ -26,31 +27,7 @@ int main(int argc, char** argv) {
   std::vector<bool> has_prev;
   for (size_t i = 0; i < n; ++i) {
     size_t a = rng() % authors.size();
-    json::Value c = json::Value::Object();
-    switch (rng() % 3) {
-      case 0: {
-        c.Set("type", json::Value::String("post"));
-        std::string text;
-        size_t len = 20 + rng() % 600;
-        for (size_t k = 0; k < len; ++k) text += (rng() % 40 == 0) ? "\xC3\xA9" : std::string(1, static_cast<char>('a' + rng() % 26));
-        c.Set("text", json::Value::String(text));
-        c.Set("root", json::Value::String("%" + std::string(43, 'A') + "=.sha256"));
-        break;
-      }
-      case 1: {
-        c.Set("type", json::Value::String("vote"));
-        json::Value vote = json::Value::Object();
-        vote.Set("link", json::Value::String("%" + std::string(43, 'B') + "=.sha256"));
-        vote.Set("value", json::Value::Number(1));
-        vote.Set("expression", json::Value::String("Like"));
-        c.Set("vote", vote);
-        break;
-      }
-      default:
-        c.Set("type", json::Value::String("contact"));
-        c.Set("contact", json::Value::String(authors[(a + 1) % authors.size()].id()));
-        c.Set("following", json::Value::Bool(true));
-    }
+    json::Value c = ssb::bench::FeedLikeContent(rng, authors[(a + 1) % authors.size()].id());
     const FeedState* prev = heads[a] ? &*heads[a] : nullptr;
     has_prev.push_back(prev != nullptr);
     prevs.push_back(prev ? *prev : FeedState{});
