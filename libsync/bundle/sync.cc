@@ -543,16 +543,21 @@ Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::str
   AppendOptions aopt;
   aopt.validate = opt.validate;
   aopt.validate.verify_signature = false;
-  std::vector<Message> batch;
+  aopt.verify_threads = 0;  // the store parses a batch on every core ahead of its writer
+  std::vector<std::string> batch;
   size_t batch_range = 0;
+  int64_t batch_last = 0;
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::Ok();
-    const Message& last = batch.back();
-    auto pin = states[batch_range].pins.find(*last.sequence());
-    if (pin == states[batch_range].pins.end() || pin->second != last.id()) {
+    // Only the batch's last message is parsed here: the store checks that each message names
+    // its predecessor's id, so the last id pins the whole batch to what pass 1 verified.
+    auto last = Message::Parse(batch.back());
+    auto pin = states[batch_range].pins.find(batch_last);
+    if (!last.ok() || pin == states[batch_range].pins.end() || pin->second != last->id()) {
       return Status::InvalidInput("bundle changed while it was imported");
     }
-    auto outcomes = store.AppendBatch(batch, aopt);
+    std::vector<std::string_view> views(batch.begin(), batch.end());
+    auto outcomes = store.AppendWireBatch(views, aopt);
     if (!outcomes.ok()) return outcomes.status();
     for (const auto& o : *outcomes) {
       if (o.kind == AppendKind::kAppended) ++report.messages_applied;
@@ -564,6 +569,8 @@ Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::str
     return Status::Ok();
   };
   uint64_t done = 0;
+  size_t range = SIZE_MAX;
+  int64_t seq = 0;
   for (;;) {
     auto rec = (*reader)->Next();
     if (!rec.ok()) return rec.status();
@@ -578,16 +585,22 @@ Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::str
       }
       continue;
     }
+    // The reader checked the range layout, so a record's sequence is its position in its range.
     size_t ri = (*reader)->current_range();
+    if (ri != range) {
+      SSB_RETURN_IF_ERROR(flush());
+      range = ri;
+      seq = report.ranges[ri].range.first;
+    } else {
+      ++seq;
+    }
     const RangeOutcome& o = report.ranges[ri];
-    if (o.kind != RangeOutcome::Kind::kApplied && o.kind != RangeOutcome::Kind::kFork) continue;
-    auto msg = Message::Parse((*rec)->message);
-    if (!msg.ok()) return Status::InvalidInput("bundle changed while it was imported");
-    int64_t seq = *msg->sequence();
     if (o.kind == RangeOutcome::Kind::kFork) {
       // The conflicting message is evidence: the store records the fork (with both ids) and
       // freezes the feed. It was verified in pass 1; nothing else of this range is applied.
-      if (seq == o.fork_sequence && msg->id() == o.theirs) {
+      if (seq != o.fork_sequence) continue;
+      auto msg = Message::Parse((*rec)->message);
+      if (msg.ok() && msg->id() == o.theirs) {
         AppendOptions evidence = aopt;
         evidence.validate.verify_signature = true;
         auto r = store.Append(*msg, evidence);
@@ -597,11 +610,12 @@ Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::str
       }
       continue;
     }
+    if (o.kind != RangeOutcome::Kind::kApplied) continue;
     int64_t have = states[ri].ours ? states[ri].ours->sequence : 0;
     if (seq <= have) continue;
-    if (ri != batch_range) SSB_RETURN_IF_ERROR(flush());
     batch_range = ri;
-    batch.push_back(std::move(msg).value());
+    batch_last = seq;
+    batch.push_back(std::move((*rec)->message));
     if (seq % kApplyBatch == 0 || seq == o.range.last) SSB_RETURN_IF_ERROR(flush());
   }
   SSB_RETURN_IF_ERROR(flush());
