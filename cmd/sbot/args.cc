@@ -72,43 +72,4 @@ ssb::Result<VerbArgs> ParseVerbArgs(const std::vector<std::string>& tokens) {
   return out;
 }
 
-ssb::Status GetString(const ssb::json::Value& opts, const char* key, std::string* out) {
-  const ssb::json::Value* v = opts.Find(key);
-  if (!v) return ssb::Status::Ok();
-  if (v->is_string()) {
-    *out = v->as_string();
-  } else if (v->is_number()) {
-    *out = ssb::json::NumberToString(v->as_number());
-  } else {
-    return ssb::Status::InvalidArgument(std::string("--") + key + " needs a value");
-  }
-  return ssb::Status::Ok();
-}
-
-ssb::Status GetNumber(const ssb::json::Value& opts, const char* key, double* out) {
-  const ssb::json::Value* v = opts.Find(key);
-  if (!v) return ssb::Status::Ok();
-  if (!v->is_number()) return ssb::Status::InvalidArgument(std::string("--") + key + " must be a number");
-  *out = v->as_number();
-  return ssb::Status::Ok();
-}
-
-ssb::Status GetInt(const ssb::json::Value& opts, const char* key, int64_t* out) {
-  double d = static_cast<double>(*out);
-  SSB_RETURN_IF_ERROR(GetNumber(opts, key, &d));
-  if (d != std::trunc(d) || std::fabs(d) > 9007199254740991.0) {
-    return ssb::Status::InvalidArgument(std::string("--") + key + " must be an integer");
-  }
-  *out = static_cast<int64_t>(d);
-  return ssb::Status::Ok();
-}
-
-ssb::Status GetBool(const ssb::json::Value& opts, const char* key, bool* out) {
-  const ssb::json::Value* v = opts.Find(key);
-  if (!v) return ssb::Status::Ok();
-  if (!v->is_bool()) return ssb::Status::InvalidArgument(std::string("--") + key + " must be true or false");
-  *out = v->as_bool();
-  return ssb::Status::Ok();
-}
-
 }  // namespace sbot

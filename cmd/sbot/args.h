@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ssb/feed_ops.h"
 #include "ssb/json.h"
 #include "ssb/status.h"
 
@@ -19,10 +20,10 @@ struct VerbArgs {
 
 ssb::Result<VerbArgs> ParseVerbArgs(const std::vector<std::string>& tokens);
 
-// Helpers to read typed options; a present option of the wrong type is an error.
-ssb::Status GetString(const ssb::json::Value& opts, const char* key, std::string* out);
-ssb::Status GetInt(const ssb::json::Value& opts, const char* key, int64_t* out);
-ssb::Status GetBool(const ssb::json::Value& opts, const char* key, bool* out);
-ssb::Status GetNumber(const ssb::json::Value& opts, const char* key, double* out);
+// Typed option readers (ssb/feed_ops.h); a present option of the wrong type is an error.
+using ssb::OptBool;
+using ssb::OptInt;
+using ssb::OptNumber;
+using ssb::OptString;
 
 }  // namespace sbot

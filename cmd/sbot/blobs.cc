@@ -11,7 +11,7 @@ namespace {
 
 ssb::Result<std::string> OneBlobId(const VerbArgs& args, const char* verb) {
   std::string id = args.positional.size() == 1 ? args.positional[0] : "";
-  SSB_RETURN_IF_ERROR(GetString(args.options, "id", &id));
+  SSB_RETURN_IF_ERROR(OptString(args.options, "id", &id));
   if (!ssb::IsBlobId(id)) {
     return ssb::Status::InvalidArgument(std::string(verb) + " needs a blob id (&…=.sha256)");
   }

@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "context.h"
+#include "remote.h"
 #include "verbs.h"
 
 namespace {
@@ -26,6 +27,12 @@ struct Verb {
   const char* help;
   std::function<int(sbot::Context&, const sbot::VerbArgs&)> run;
 };
+
+// Verbs that only a running server can do.
+int NeedsServer(sbot::Context& ctx, const sbot::VerbArgs&) {
+  return ctx.Fail(ssb::Status::Unsupported("no server is running on " + ctx.globals().path +
+                                           " (start one with `sbot server`)"));
+}
 
 }  // namespace
 
@@ -57,6 +64,21 @@ int main(int argc, char** argv) {
       {"blobs.has", {}, "print true if blob ID is stored", sbot::BlobsHas},
       {"blobs.ls", {}, "list stored blob ids", sbot::BlobsList},
       {"blobs.rm", {}, "remove blob ID", sbot::BlobsRemove},
+      {"server", {"start"}, "run the server: --host --port --hops --seed ADDR --no-lan --run-for S",
+       sbot::Server},
+      {"gossip.connect", {}, "connect the running server to ADDR (net:HOST:PORT~shs:KEY)",
+       NeedsServer},
+      {"gossip.peers", {}, "known peers of the running server and their state", NeedsServer},
+      {"replicate.request", {}, "replicate FEED even if it is not followed", NeedsServer},
+      {"friends.follow", {}, "follow FEED (publishes a contact message)",
+       [](sbot::Context& c, const sbot::VerbArgs& a) { return sbot::Contact(c, a, "following", true); }},
+      {"friends.unfollow", {}, "stop following FEED",
+       [](sbot::Context& c, const sbot::VerbArgs& a) { return sbot::Contact(c, a, "following", false); }},
+      {"friends.block", {}, "block FEED: never replicate it",
+       [](sbot::Context& c, const sbot::VerbArgs& a) { return sbot::Contact(c, a, "blocking", true); }},
+      {"friends.unblock", {}, "unblock FEED",
+       [](sbot::Context& c, const sbot::VerbArgs& a) { return sbot::Contact(c, a, "blocking", false); }},
+      {"blobs.want", {}, "fetch blob ID from peers (needs the running server)", NeedsServer},
   };
 
   CLI::App app{"sbot: a Secure Scuttlebutt peer and sneakernet toolkit (scuttlesync)", "sbot"};
@@ -86,6 +108,8 @@ int main(int argc, char** argv) {
     ssb::Status st = sbot::TakeGlobals(&args->options, &g);
     sbot::Context ctx(g);
     if (!st.ok()) return ctx.Fail(st);
+    // A running server owns the data dir: verbs go through it (like ssb-client).
+    if (auto code = sbot::RunThroughServer(verb->name, ctx, *args)) return *code;
     return verb->run(ctx, *args);
   }
   return sbot::kExitUsage;

@@ -1,4 +1,5 @@
 #include "verbs.h"
+#include "remote.h"
 
 #include <chrono>
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <map>
 
 #include "ssb/box.h"
+#include "ssb/feed_ops.h"
 #include "ssb/message.h"
 #include "ssb/ref.h"
 
@@ -16,59 +18,12 @@ namespace {
 
 using ssb::json::Value;
 
-double NowMs() {
-  using namespace std::chrono;
-  return static_cast<double>(
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-}
+using ssb::MessageFormat;
+using ssb::NowMs;
 
-// Stream options shared by hist/feed/log (ssb-db's names).
-struct StreamFormat {
-  bool keys = true;
-  bool values = true;
-  // Show private messages decrypted (KVT output only: bare values are always printed exactly
-  // as received, so they can be piped into `add` or `validate` elsewhere).
-  bool decrypt = true;
-};
-
-ssb::Status ReadFormat(const Value& opts, StreamFormat* f) {
-  SSB_RETURN_IF_ERROR(GetBool(opts, "keys", &f->keys));
-  SSB_RETURN_IF_ERROR(GetBool(opts, "values", &f->values));
-  SSB_RETURN_IF_ERROR(GetBool(opts, "private", &f->decrypt));
-  return ssb::Status::Ok();
-}
-
-// One stream item as ssb-server prints it: KVT, bare value, or bare key. The value text is
-// spliced in as stored, so it is byte-identical to what was received.
-void PrintMessage(const Context& ctx, const ssb::StoredMessage& m, const StreamFormat& f) {
-  if (!f.values) {
-    ctx.Print(Value::String(m.key));
-    return;
-  }
-  std::string value_text = m.value_json;
-  if (m.plaintext && f.keys && f.decrypt) {
-    // Decrypted for our key: show the content, marked private, as ssb-db does.
-    auto value = ssb::json::Parse(m.value_json);
-    auto content = ssb::json::Parse(*m.plaintext);
-    if (value.ok() && content.ok()) {
-      Value v = std::move(value).value();
-      Value cypher = *v.Find("content");
-      v.Set("content", std::move(content).value());
-      v.Set("private", Value::Bool(true));
-      v.Set("cyphertext", std::move(cypher));
-      value_text = ssb::json::Stringify(v);
-    }
-  }
-  std::string out;
-  if (f.keys) {
-    out = "{\"key\":";
-    ssb::json::AppendQuoted(&out, m.key);
-    out += ",\"value\":" + value_text + ",\"timestamp\":";
-    ssb::json::AppendNumber(&out, m.received);
-    out += "}";
-  } else {
-    out = std::move(value_text);
-  }
+// One stream item as ssb-server prints it (ssb::FormatMessage), indented with --pretty.
+void PrintMessage(const Context& ctx, const ssb::StoredMessage& m, const MessageFormat& f) {
+  std::string out = ssb::FormatMessage(m, f);
   if (ctx.globals().pretty) {
     auto v = ssb::json::Parse(out);
     if (v.ok()) out = ssb::json::StringifyPretty(*v);
@@ -76,29 +31,15 @@ void PrintMessage(const Context& ctx, const ssb::StoredMessage& m, const StreamF
   ctx.PrintRaw(out);
 }
 
-ssb::Status ReadRange(const Value& opts, ssb::RangeQuery* q) {
-  if (opts.Find("gt")) {
-    double v = 0;
-    SSB_RETURN_IF_ERROR(GetNumber(opts, "gt", &v));
-    q->gt = v;
-  }
-  if (opts.Find("lt")) {
-    double v = 0;
-    SSB_RETURN_IF_ERROR(GetNumber(opts, "lt", &v));
-    q->lt = v;
-  }
-  SSB_RETURN_IF_ERROR(GetInt(opts, "limit", &q->limit));
-  SSB_RETURN_IF_ERROR(GetBool(opts, "reverse", &q->reverse));
-  return ssb::Status::Ok();
-}
-
 // Reads all of stdin.
 std::string ReadStdin() {
   return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 }
 
+}  // namespace
+
 // Content for publish: a JSON argument, "-" for JSON on stdin, or --key value options.
-ssb::Result<Value> PublishContent(const VerbArgs& args) {
+ssb::Result<Value> PublishContentArg(const VerbArgs& args) {
   Value content = args.options;
   if (!args.positional.empty()) {
     if (args.positional.size() > 1) {
@@ -120,49 +61,6 @@ ssb::Result<Value> PublishContent(const VerbArgs& args) {
   return content;
 }
 
-// Normalises content.recps (an array of feed ids, or one comma-separated string as the
-// command line gives it), adds our own id (as ssb-server does) and encrypts the content.
-ssb::Result<std::string> BoxContent(const ssb::Keypair& me, Value* content) {
-  Value* recps = content->Find("recps");
-  std::vector<std::string> ids;
-  if (recps->is_string()) {
-    std::string list = recps->as_string();
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t comma = list.find(',', start);
-      std::string id = list.substr(start, comma == std::string::npos ? comma : comma - start);
-      if (!id.empty()) ids.push_back(id);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  } else if (recps->is_array()) {
-    for (const Value& r : recps->items()) {
-      if (!r.is_string()) return ssb::Status::InvalidArgument("recps must be feed ids");
-      ids.push_back(r.as_string());
-    }
-  } else {
-    return ssb::Status::InvalidArgument("recps must be feed ids");
-  }
-  if (std::find(ids.begin(), ids.end(), me.id()) == ids.end()) ids.insert(ids.begin(), me.id());
-  std::vector<ssb::PublicKey> keys;
-  Value list = Value::Array();
-  for (const std::string& id : ids) {
-    auto pk = ssb::ParseFeedId(id);
-    if (!pk) return ssb::Status::InvalidArgument("not a feed id in recps: " + id);
-    keys.push_back(*pk);
-    list.Push(Value::String(id));
-  }
-  if (keys.size() > ssb::kMaxBoxRecipients) {
-    return ssb::Status::InvalidArgument("a private message can have at most 7 recipients "
-                                        "(including yourself), not " +
-                                        std::to_string(keys.size()));
-  }
-  *recps = std::move(list);
-  return ssb::BoxEncrypt(ssb::json::Stringify(*content), keys);
-}
-
-}  // namespace
-
 int Whoami(Context& ctx, const VerbArgs&) {
   auto keys = ctx.Identity();
   if (!keys.ok()) return ctx.Fail(keys.status());
@@ -178,7 +76,7 @@ int Validate(Context& ctx, const VerbArgs& args) {
   auto opt = ctx.ValidateOptions();
   if (!opt.ok()) return ctx.Fail(opt.status());
   bool strict = false;
-  if (auto st = GetBool(args.options, "strict", &strict); !st.ok()) return ctx.Fail(st);
+  if (auto st = OptBool(args.options, "strict", &strict); !st.ok()) return ctx.Fail(st);
   if (strict) opt->mode = ssb::ValidationMode::kStrict;
   std::map<std::string, ssb::FeedState, std::less<>> feeds;
   std::string line;
@@ -231,7 +129,7 @@ int Validate(Context& ctx, const VerbArgs& args) {
 }
 
 int Publish(Context& ctx, const VerbArgs& args) {
-  auto content = PublishContent(args);
+  auto content = PublishContentArg(args);
   if (!content.ok()) return ctx.Fail(content.status());
   auto keys = ctx.Identity();
   if (!keys.ok()) return ctx.Fail(keys.status());
@@ -239,50 +137,44 @@ int Publish(Context& ctx, const VerbArgs& args) {
   if (!store.ok()) return ctx.Fail(store.status());
   auto opt = ctx.ValidateOptions();
   if (!opt.ok()) return ctx.Fail(opt.status());
-  auto latest = (*store)->Latest((*keys)->id());
-  if (!latest.ok()) return ctx.Fail(latest.status());
-  const ssb::FeedState* prev = latest->has_value() ? &**latest : nullptr;
-  // Claimed timestamps of our own feed increase, even if the clock went back.
-  double ts = NowMs();
-  if (prev) {
-    auto last = (*store)->Get(prev->id);
-    if (last.ok() && last->timestamp >= ts) ts = std::floor(last->timestamp) + 1;
-  }
-  Value body = std::move(content).value();
-  std::optional<std::string> plaintext;
-  if (body.Find("recps")) {
-    // A private message: encrypt the content for the recipients (and us, as ssb-server does).
-    auto boxed = BoxContent(**keys, &body);
-    if (!boxed.ok()) return ctx.Fail(boxed.status());
-    plaintext = ssb::json::Stringify(body);
-    body = Value::String(std::move(boxed).value());
-  }
-  auto msg = ssb::CreateMessage(**keys, prev, std::move(body), ts, opt->hmac_key);
-  if (!msg.ok()) return ctx.Fail(msg.status());
-  ssb::AppendOptions aopt;
-  aopt.validate = *opt;
-  auto outcome = (*store)->Append(*msg, aopt);
-  if (!outcome.ok()) return ctx.Fail(outcome.status());
-  if (plaintext) {
-    if (auto st = (*store)->SetPlaintext(msg->id(), plaintext); !st.ok()) return ctx.Fail(st);
-  }
-  auto stored = (*store)->Get(msg->id());
+  auto stored = ssb::PublishContent(**store, **keys, std::move(content).value(), *opt);
   if (!stored.ok()) return ctx.Fail(stored.status());
-  PrintMessage(ctx, *stored, StreamFormat{});
+  PrintMessage(ctx, *stored, MessageFormat{});
+  return kExitOk;
+}
+
+int Contact(Context& ctx, const VerbArgs& args, const char* field, bool value) {
+  if (args.positional.size() != 1 || !ssb::IsFeedId(args.positional[0], true)) {
+    return ctx.Fail(ssb::Status::InvalidArgument("give one feed id (@…=.ed25519)"));
+  }
+  Value content = Value::Object();
+  content.Set("type", Value::String("contact"));
+  content.Set("contact", Value::String(args.positional[0]));
+  content.Set(field, Value::Bool(value));
+  if (std::string(field) == "blocking" && value) content.Set("following", Value::Bool(false));
+  auto keys = ctx.Identity();
+  if (!keys.ok()) return ctx.Fail(keys.status());
+  auto store = ctx.Store();
+  if (!store.ok()) return ctx.Fail(store.status());
+  auto opt = ctx.ValidateOptions();
+  if (!opt.ok()) return ctx.Fail(opt.status());
+  auto stored = ssb::PublishContent(**store, **keys, std::move(content), *opt);
+  if (!stored.ok()) return ctx.Fail(stored.status());
+  PrintMessage(ctx, *stored, MessageFormat{});
   return kExitOk;
 }
 
 int History(Context& ctx, const VerbArgs& args) {
   ssb::HistoryQuery q;
-  StreamFormat f;
+  MessageFormat f;
   const Value& o = args.options;
   q.author = args.positional.empty() ? "" : args.positional[0];
-  ssb::Status st = GetString(o, "id", &q.author);
-  if (st.ok()) st = GetInt(o, "sequence", &q.start_seq);
-  if (st.ok()) st = GetInt(o, "seq", &q.start_seq);
-  if (st.ok()) st = GetInt(o, "limit", &q.limit);
-  if (st.ok()) st = GetBool(o, "reverse", &q.reverse);
-  if (st.ok()) st = ReadFormat(o, &f);
+  ssb::Status st = OptString(o, "id", &q.author);
+  if (st.ok()) st = OptInt(o, "sequence", &q.start_seq);
+  if (st.ok()) st = OptInt(o, "seq", &q.start_seq);
+  if (st.ok()) st = OptInt(o, "limit", &q.limit);
+  if (st.ok()) st = OptBool(o, "reverse", &q.reverse);
+  if (st.ok()) st = ssb::ReadMessageFormat(o, &f);
   if (st.ok() && q.author.empty()) {
     auto keys = ctx.Identity();
     if (!keys.ok()) return ctx.Fail(keys.status());
@@ -306,9 +198,9 @@ using RangeFn = ssb::Status (ssb::Store::*)(const ssb::RangeQuery&, const ssb::M
 
 int RangeVerb(Context& ctx, const VerbArgs& args, RangeFn fn) {
   ssb::RangeQuery q;
-  StreamFormat f;
-  ssb::Status st = ReadRange(args.options, &q);
-  if (st.ok()) st = ReadFormat(args.options, &f);
+  MessageFormat f;
+  ssb::Status st = ssb::ReadRangeArgs(args.options, &q);
+  if (st.ok()) st = ssb::ReadMessageFormat(args.options, &f);
   if (!st.ok()) return ctx.Fail(st);
   auto store = ctx.Store(true);
   if (!store.ok()) return ctx.Fail(store.status());
@@ -331,10 +223,10 @@ int LogStream(Context& ctx, const VerbArgs& args) {
 int ByType(Context& ctx, const VerbArgs& args) {
   std::string type = args.positional.empty() ? "" : args.positional[0];
   ssb::RangeQuery q;
-  StreamFormat f;
-  ssb::Status st = GetString(args.options, "type", &type);
-  if (st.ok()) st = ReadRange(args.options, &q);
-  if (st.ok()) st = ReadFormat(args.options, &f);
+  MessageFormat f;
+  ssb::Status st = OptString(args.options, "type", &type);
+  if (st.ok()) st = ssb::ReadRangeArgs(args.options, &q);
+  if (st.ok()) st = ssb::ReadMessageFormat(args.options, &f);
   if (st.ok() && type.empty()) st = ssb::Status::InvalidArgument("messagesByType needs a type");
   if (!st.ok()) return ctx.Fail(st);
   auto store = ctx.Store(true);
@@ -348,14 +240,14 @@ int ByType(Context& ctx, const VerbArgs& args) {
 
 int Get(Context& ctx, const VerbArgs& args) {
   std::string id = args.positional.empty() ? "" : args.positional[0];
-  if (auto st = GetString(args.options, "id", &id); !st.ok()) return ctx.Fail(st);
+  if (auto st = OptString(args.options, "id", &id); !st.ok()) return ctx.Fail(st);
   if (!ssb::IsMsgId(id)) return ctx.Fail(ssb::Status::InvalidArgument("not a message id: " + id));
   auto store = ctx.Store(true);
   if (!store.ok()) return ctx.Fail(store.status());
   auto m = (*store)->Get(id);
   if (!m.ok()) return ctx.Fail(m.status());
   // ssb-server's get returns the value alone.
-  StreamFormat f;
+  MessageFormat f;
   f.keys = false;
   PrintMessage(ctx, *m, f);
   return kExitOk;
@@ -367,7 +259,7 @@ int Add(Context& ctx, const VerbArgs& args) {
   auto opt = ctx.ValidateOptions();
   if (!opt.ok()) return ctx.Fail(opt.status());
   int64_t batch_size = 1000;
-  if (auto st = GetInt(args.options, "batch", &batch_size); !st.ok()) return ctx.Fail(st);
+  if (auto st = OptInt(args.options, "batch", &batch_size); !st.ok()) return ctx.Fail(st);
   if (batch_size < 1) batch_size = 1;
   auto store = ctx.Store();
   if (!store.ok()) return ctx.Fail(store.status());

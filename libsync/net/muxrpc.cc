@@ -31,7 +31,7 @@ json::Value NameValue(const std::vector<std::string>& name) {
 
 // A stream end body: `true`, or the error object.
 std::string EndBody(const Status& st) {
-  return st.ok() ? std::string("true") : json::Stringify(ErrorValue(st.message()));
+  return st.ok() ? std::string("true") : json::Stringify(ErrorValue(st));
 }
 
 // The peer's end body: ok for `true` (or anything not an error object), else its message.
@@ -39,7 +39,7 @@ Status EndStatus(const Packet& p) {
   if (p.type != BodyType::kJson) return Status::Ok();
   auto v = json::Parse(p.body);
   if (!v.ok() || !v->is_object() || !v->Find("message")) return Status::Ok();
-  return Status::IoError(ErrorMessage(*v));
+  return StatusFromError(*v);
 }
 
 }  // namespace
@@ -62,6 +62,23 @@ json::Value ErrorValue(std::string_view message) {
   return e;
 }
 
+json::Value ErrorValue(const Status& st) {
+  json::Value e = ErrorValue(st.message());
+  e.Set("code", json::Value::String(std::string(CodeName(st.code()))));
+  return e;
+}
+
+Status StatusFromError(const json::Value& v) {
+  std::string message = ErrorMessage(v);
+  if (const json::Value* c = v.is_object() ? v.Find("code") : nullptr; c && c->is_string()) {
+    for (int i = 1; i <= 12; ++i) {
+      Code code = static_cast<Code>(i);
+      if (CodeName(code) == c->as_string()) return Status(code, message);
+    }
+  }
+  return Status::IoError(message);
+}
+
 std::string ErrorMessage(const json::Value& v) {
   if (v.is_object()) {
     if (const auto* m = v.Find("message"); m && m->is_string()) return m->as_string();
@@ -79,7 +96,10 @@ Signal::Signal(const asio::any_io_executor& ex) : timer_(ex) {
 void Signal::Notify() { timer_.cancel(); }
 
 awaitable<void> Signal::Wait() {
-  timer_.expires_at(std::chrono::steady_clock::time_point::max());
+  // Several coroutines may wait at once (cancel() wakes them all); re-arming the expiry would
+  // cancel the others' waits, so only a WaitFor() leaves it to be reset here.
+  if (timer_.expiry() != std::chrono::steady_clock::time_point::max())
+    timer_.expires_at(std::chrono::steady_clock::time_point::max());
   co_await timer_.async_wait(kNoThrow);
 }
 
@@ -155,6 +175,7 @@ void Stream::RemoteEnd(Status st) {
   remote_ended_ = true;
   remote_status_ = std::move(st);
   signal_.Notify();
+  if (wake_) wake_->Notify();
 }
 
 // ---- Api ----
@@ -303,7 +324,7 @@ void Connection::Dispatch(Packet p) {
         pend.result = Result<json::Value>(Status::InvalidInput("bad response: " +
                                                                v.status().message()));
       } else if (p.end) {
-        pend.result = Result<json::Value>(Status::IoError(ErrorMessage(*v)));
+        pend.result = Result<json::Value>(StatusFromError(*v));
       } else {
         pend.result = std::move(v);
       }
@@ -424,7 +445,7 @@ awaitable<void> Connection::RunAsync(std::shared_ptr<Connection> self, const Api
     p.body = json::Stringify(*r);
   } else {
     p.end = true;
-    p.body = json::Stringify(ErrorValue(r.status().message()));
+    p.body = json::Stringify(ErrorValue(r.status()));
   }
   Send(p);
 }

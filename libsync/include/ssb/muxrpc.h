@@ -78,8 +78,13 @@ struct PeerInfo {
 
 // Builds the JS error object {message, name: "Error", stack}.
 json::Value ErrorValue(std::string_view message);
+// The same for a Status, with its stable code name added as "code" (JS peers ignore it; our
+// command line maps it back to an exit code).
+json::Value ErrorValue(const Status& st);
 // The message of an error body (or the body itself if it is not an error object).
 std::string ErrorMessage(const json::Value& v);
+// A Status from an error body: its "code" when it is one of ours, else kIoError.
+Status StatusFromError(const json::Value& v);
 
 class Connection;
 
@@ -101,6 +106,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void End(const Status& st = Status::Ok());
   // Waits until the connection's send queue is short (backpressure for producers).
   asio::awaitable<void> Drain();
+  // Also notify `s` when the peer ends this stream or the connection goes, so that a producer
+  // waiting on a shared signal (e.g. "new messages") notices. `s` must outlive the stream.
+  void SetWake(Signal* s) { wake_ = s; }
 
   bool local_ended() const { return local_ended_; }
   bool remote_ended() const { return remote_ended_; }
@@ -123,6 +131,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool remote_ended_ = false;
   Status remote_status_;
   Signal signal_;
+  Signal* wake_ = nullptr;
 };
 
 // What a handler gets besides its arguments.

@@ -95,3 +95,10 @@ class [[nodiscard]] Result {
     ::ssb::Status ssb_status_ = (expr);    \
     if (!ssb_status_.ok()) return ssb_status_; \
   } while (0)
+
+// The same inside a coroutine (co_return); `expr` may contain co_await.
+#define SSB_CO_RETURN_IF_ERROR(expr)          \
+  do {                                        \
+    ::ssb::Status ssb_status_ = (expr);       \
+    if (!ssb_status_.ok()) co_return ssb_status_; \
+  } while (0)

@@ -1,0 +1,202 @@
+#include "ssb/feed_ops.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "ssb/box.h"
+#include "ssb/ref.h"
+
+namespace ssb {
+
+using json::Value;
+
+double NowMs() {
+  using namespace std::chrono;
+  return static_cast<double>(
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+}
+
+Status OptString(const Value& opts, const char* key, std::string* out) {
+  const Value* v = opts.is_object() ? opts.Find(key) : nullptr;
+  if (!v) return Status::Ok();
+  if (v->is_string()) {
+    *out = v->as_string();
+  } else if (v->is_number()) {
+    *out = json::NumberToString(v->as_number());
+  } else {
+    return Status::InvalidArgument(std::string("--") + key + " needs a value");
+  }
+  return Status::Ok();
+}
+
+Status OptNumber(const Value& opts, const char* key, double* out) {
+  const Value* v = opts.is_object() ? opts.Find(key) : nullptr;
+  if (!v) return Status::Ok();
+  if (!v->is_number()) return Status::InvalidArgument(std::string("--") + key + " must be a number");
+  *out = v->as_number();
+  return Status::Ok();
+}
+
+Status OptInt(const Value& opts, const char* key, int64_t* out) {
+  double d = static_cast<double>(*out);
+  SSB_RETURN_IF_ERROR(OptNumber(opts, key, &d));
+  if (d != std::trunc(d) || std::fabs(d) > 9007199254740991.0) {
+    return Status::InvalidArgument(std::string("--") + key + " must be an integer");
+  }
+  *out = static_cast<int64_t>(d);
+  return Status::Ok();
+}
+
+Status OptBool(const Value& opts, const char* key, bool* out) {
+  const Value* v = opts.is_object() ? opts.Find(key) : nullptr;
+  if (!v) return Status::Ok();
+  if (!v->is_bool()) return Status::InvalidArgument(std::string("--") + key + " must be true or false");
+  *out = v->as_bool();
+  return Status::Ok();
+}
+
+Status ReadMessageFormat(const Value& opts, MessageFormat* f) {
+  SSB_RETURN_IF_ERROR(OptBool(opts, "keys", &f->keys));
+  SSB_RETURN_IF_ERROR(OptBool(opts, "values", &f->values));
+  SSB_RETURN_IF_ERROR(OptBool(opts, "private", &f->decrypt));
+  return Status::Ok();
+}
+
+std::string FormatMessage(const StoredMessage& m, const MessageFormat& f) {
+  if (!f.values) {
+    std::string out;
+    json::AppendQuoted(&out, m.key);
+    return out;
+  }
+  std::string value_text = m.value_json;
+  if (m.plaintext && f.keys && f.decrypt) {
+    // Decrypted for our key: show the content, marked private, as ssb-db does.
+    auto value = json::Parse(m.value_json, {.wtf8_input = true});
+    auto content = json::Parse(*m.plaintext, {.wtf8_input = true});
+    if (value.ok() && content.ok()) {
+      Value v = std::move(value).value();
+      Value cypher = *v.Find("content");
+      v.Set("content", std::move(content).value());
+      v.Set("private", Value::Bool(true));
+      v.Set("cyphertext", std::move(cypher));
+      value_text = json::Stringify(v);
+    }
+  }
+  if (!f.keys) return value_text;
+  std::string out = "{\"key\":";
+  json::AppendQuoted(&out, m.key);
+  out += ",\"value\":" + value_text + ",\"timestamp\":";
+  json::AppendNumber(&out, m.received);
+  out += "}";
+  return out;
+}
+
+Status ReadHistoryArgs(const Value& opts, HistoryArgs* out) {
+  SSB_RETURN_IF_ERROR(OptString(opts, "id", &out->query.author));
+  int64_t seq = -1, sequence = -1;
+  SSB_RETURN_IF_ERROR(OptInt(opts, "seq", &seq));
+  SSB_RETURN_IF_ERROR(OptInt(opts, "sequence", &sequence));
+  if (seq >= 0 && sequence >= 0 && seq != sequence) {
+    return Status::InvalidArgument("seq and sequence disagree");
+  }
+  out->query.start_seq = std::max<int64_t>(0, std::max(seq, sequence));
+  SSB_RETURN_IF_ERROR(OptInt(opts, "limit", &out->query.limit));
+  SSB_RETURN_IF_ERROR(OptBool(opts, "reverse", &out->query.reverse));
+  SSB_RETURN_IF_ERROR(OptBool(opts, "live", &out->live));
+  SSB_RETURN_IF_ERROR(OptBool(opts, "old", &out->old));
+  SSB_RETURN_IF_ERROR(ReadMessageFormat(opts, &out->format));
+  return Status::Ok();
+}
+
+Status ReadRangeArgs(const Value& opts, RangeQuery* q) {
+  if (opts.is_object() && opts.Find("gt")) {
+    double v = 0;
+    SSB_RETURN_IF_ERROR(OptNumber(opts, "gt", &v));
+    q->gt = v;
+  }
+  if (opts.is_object() && opts.Find("lt")) {
+    double v = 0;
+    SSB_RETURN_IF_ERROR(OptNumber(opts, "lt", &v));
+    q->lt = v;
+  }
+  SSB_RETURN_IF_ERROR(OptInt(opts, "limit", &q->limit));
+  SSB_RETURN_IF_ERROR(OptBool(opts, "reverse", &q->reverse));
+  return Status::Ok();
+}
+
+namespace {
+
+// Normalises content.recps (an array of feed ids, or one comma-separated string as the
+// command line gives it), adds our own id (as ssb-server does) and encrypts the content.
+Result<std::string> BoxContent(const Keypair& me, Value* content) {
+  Value* recps = content->Find("recps");
+  std::vector<std::string> ids;
+  if (recps->is_string()) {
+    std::string list = recps->as_string();
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t comma = list.find(',', start);
+      std::string id = list.substr(start, comma == std::string::npos ? comma : comma - start);
+      if (!id.empty()) ids.push_back(id);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } else if (recps->is_array()) {
+    for (const Value& r : recps->items()) {
+      if (!r.is_string()) return Status::InvalidArgument("recps must be feed ids");
+      ids.push_back(r.as_string());
+    }
+  } else {
+    return Status::InvalidArgument("recps must be feed ids");
+  }
+  if (std::find(ids.begin(), ids.end(), me.id()) == ids.end()) ids.insert(ids.begin(), me.id());
+  std::vector<PublicKey> keys;
+  Value list = Value::Array();
+  for (const std::string& id : ids) {
+    auto pk = ParseFeedId(id);
+    if (!pk) return Status::InvalidArgument("not a feed id in recps: " + id);
+    keys.push_back(*pk);
+    list.Push(Value::String(id));
+  }
+  if (keys.size() > kMaxBoxRecipients) {
+    return Status::InvalidArgument("a private message can have at most 7 recipients "
+                                   "(including yourself), not " + std::to_string(keys.size()));
+  }
+  *recps = std::move(list);
+  return BoxEncrypt(json::Stringify(*content), keys);
+}
+
+}  // namespace
+
+Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, Value content,
+                                     const ValidateOptions& validate) {
+  if (!content.is_object()) return Status::InvalidArgument("content must be a JSON object");
+  if (!content.Find("type")) return Status::InvalidArgument("content needs a type (--type post)");
+  auto latest = store.Latest(keys.id());
+  if (!latest.ok()) return latest.status();
+  const FeedState* prev = latest->has_value() ? &**latest : nullptr;
+  // Claimed timestamps of our own feed increase, even if the clock went back.
+  double ts = NowMs();
+  if (prev) {
+    auto last = store.Get(prev->id);
+    if (last.ok() && last->timestamp >= ts) ts = std::floor(last->timestamp) + 1;
+  }
+  std::optional<std::string> plaintext;
+  if (content.Find("recps")) {
+    auto boxed = BoxContent(keys, &content);
+    if (!boxed.ok()) return boxed.status();
+    plaintext = json::Stringify(content);
+    content = Value::String(std::move(boxed).value());
+  }
+  auto msg = CreateMessage(keys, prev, std::move(content), ts, validate.hmac_key);
+  if (!msg.ok()) return msg.status();
+  AppendOptions aopt;
+  aopt.validate = validate;
+  auto outcome = store.Append(*msg, aopt);
+  if (!outcome.ok()) return outcome.status();
+  if (plaintext) SSB_RETURN_IF_ERROR(store.SetPlaintext(msg->id(), plaintext));
+  return store.Get(msg->id());
+}
+
+}  // namespace ssb
