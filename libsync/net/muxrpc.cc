@@ -146,6 +146,7 @@ bool Stream::WriteString(std::string t) { return Send(BodyType::kString, std::mo
 void Stream::End(const Status& st) {
   if (local_ended_) return;
   local_ended_ = true;
+  if (conn_ && remote_ended_ && wire_req_ < 0) conn_->theirs_.erase(-wire_req_);
   if (conn_ && !conn_->closing_) {
     Packet p;
     p.stream = true;
@@ -347,8 +348,12 @@ void Connection::Dispatch(Packet p) {
     auto s = it->second;
     if (p.end) {
       s->RemoteEnd(EndStatus(p));
-      s->End();
-      theirs_.erase(it);
+      if (s->type() == CallType::kSource) {
+        s->End();  // they stopped reading: abort, answer with our end at once
+      }
+      // A sink or duplex handler may still be consuming what arrived (and answer after it);
+      // its End() completes the stream.
+      if (s->local_ended()) theirs_.erase(it);
     } else if (s->type() == CallType::kSource) {
       // Data on a source they read from us is a protocol error; ignore it as JS does.
     } else {
