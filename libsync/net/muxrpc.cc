@@ -7,6 +7,9 @@
 
 #include "ssb/ref.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace ssb::rpc {
 namespace {
 
@@ -40,6 +43,15 @@ Status EndStatus(const Packet& p) {
   auto v = json::Parse(p.body);
   if (!v.ok() || !v->is_object() || !v->Find("message")) return Status::Ok();
   return StatusFromError(*v);
+}
+
+// SSB_RPC_TRACE=1: every request in either direction, on stderr (for debugging interop).
+bool Tracing() {
+  static const bool trace = [] {
+    const char* t = std::getenv("SSB_RPC_TRACE");
+    return t && *t && *t != '0';
+  }();
+  return trace;
 }
 
 }  // namespace
@@ -372,6 +384,8 @@ void Connection::Dispatch(Packet p) {
 }
 
 void Connection::StartRequest(Packet p) {
+  ++requests_received_;
+  if (request_wake_) request_wake_->Notify();
   auto fail = [&](const std::string& msg) {
     Packet e;
     e.stream = p.stream;
@@ -415,6 +429,11 @@ void Connection::StartRequest(Packet p) {
   if (const json::Value* a = body->Find("args"); a && a->is_array()) args = *a;
   const std::string dotted = JoinName(path, '.');
   const Api::Method* m = api_ ? api_->Find(dotted) : nullptr;
+  if (Tracing()) {
+    std::fprintf(stderr, "rpc %s <- %s %s(%s)%s\n", FeedIdFromKey(peer_.id).c_str(),
+                 std::string(CallTypeName(asked)).c_str(), dotted.c_str(),
+                 json::Stringify(args).substr(0, 200).c_str(), m ? "" : " [unknown]");
+  }
   if (m && m->access == Access::kOwner && !peer_.owner) {
     fail("method:" + JoinName(path, ',') + " is not in list of allowed methods");
     return;
@@ -499,6 +518,10 @@ std::shared_ptr<Stream> Connection::Open(CallType type, const std::vector<std::s
   body.Set("name", NameValue(name));
   body.Set("args", std::move(args));
   body.Set("type", json::Value::String(std::string(CallTypeName(type))));
+  if (Tracing()) {
+    std::fprintf(stderr, "rpc %s -> %s\n", FeedIdFromKey(peer_.id).c_str(),
+                 json::Stringify(body).substr(0, 240).c_str());
+  }
   Packet p;
   p.stream = true;
   p.req = n;

@@ -331,9 +331,21 @@ awaitable<void> Node::Impl::RunPeer(std::shared_ptr<PeerState> peer) {
   peer->connected_at = NowMs();
   peers_[peer->conn.get()] = peer;
   if (!peer->owner) {
-    Log("connected " + peer->id + " (" + peer->address +
-                                     (peer->outgoing ? ", we dialed" : "") + ")");
-    StartReplication(peer);
+    Log("connected " + peer->id + " (" + peer->address + (peer->outgoing ? ", we dialed" : "") + ")");
+    if (peer->outgoing) {
+      StartReplication(peer);
+    } else {
+      // Let the peer that dialed us speak first: ssb-replicate (JS) starts legacy replication
+      // when we call createHistoryStream, but only once it has set up its side of the
+      // connection, which it has by the time it makes its first request.
+      asio::co_spawn(io_, [this, peer]() -> awaitable<void> {
+        rpc::Signal first(io_.get_executor());
+        peer->conn->SetRequestWake(&first);
+        if (peer->conn->requests_received() == 0) co_await first.WaitFor(std::chrono::seconds(2));
+        peer->conn->SetRequestWake(nullptr);
+        if (!peer->conn->closed()) StartReplication(peer);
+      }, asio::detached);
+    }
   }
   Status why = co_await peer->conn->Run();
   peers_.erase(peer->conn.get());

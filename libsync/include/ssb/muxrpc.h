@@ -204,6 +204,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const asio::any_io_executor& executor() const { return ex_; }
   bool closed() const { return closing_; }
   std::string Describe() const;
+  // Requests the peer has made so far, and a signal notified at each (for a caller that wants
+  // to let the peer speak first). `s` must outlive the connection's run.
+  uint64_t requests_received() const { return requests_received_; }
+  void SetRequestWake(Signal* s) { request_wake_ = s; }
   // Bytes received and sent (payload of the transport).
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -248,6 +252,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::steady_clock::time_point last_input_;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
+  uint64_t requests_received_ = 0;
+  Signal* request_wake_ = nullptr;
 };
 
 }  // namespace ssb::rpc

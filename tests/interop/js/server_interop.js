@@ -3,7 +3,7 @@
 //
 // Shows, each as one PASS/FAIL line:
 //   1. our server replicates 3 feeds x N messages from ssb-server;
-//   2. ssb-server replicates our feed from us;
+//   2. ssb-server replicates our feed from us, when we dial it and when it dials us;
 //   3. a blob added on either side arrives on the other;
 //   4. ssb-client publishes through our server;
 //   5. our private message is readable by the JS peer's owner;
@@ -145,6 +145,19 @@ async function main () {
   }
   for (const kvt of state.queue) await p((cb) => sv.add(kvt.value, cb))
   log(`added ${state.queue.length} messages of 3 feeds to ssb-server`)
+
+  // 0. ssb-server dials us: it asks for EBT first, gets "no duplex:ebt,replicate" and falls
+  // back to legacy replication (what a JS peer that finds us on the network does). First, while
+  // it has no other peer (legacy replication asks only one peer at a time for a feed).
+  const dialed = await startOurs('dialed', await freePort(), shs)
+  for (let i = 0; i < 10; i++) await sbot(dialed.dir, 'publish', '--type', 'post', '--text', `dialed ${i}`)
+  await p((cb) => sv.publish({ type: 'contact', contact: dialed.id, following: true }, cb))
+  await p((cb) => sv.gossip.connect(dialed.address, cb))
+  const got2b = await waitFor('the dialed server\'s feed on ssb-server', async () => {
+    const msgs = await p((cb) => pull(sv.createHistoryStream({ id: dialed.id, keys: false }), pull.collect(cb)))
+    return msgs.length === 10 || `${msgs.length}/10`
+  })
+  result('ssb-server dials our server and replicates from it (EBT refused, legacy used)', got2b)
 
   const ours = await startOurs('ours', await freePort(), shs)
   log('our server ' + ours.address)
