@@ -351,32 +351,9 @@ int StatusVerb(Context& ctx, const VerbArgs&) {
   if (!keys.ok()) return ctx.Fail(keys.status());
   auto store = ctx.Store(true);
   if (!store.ok()) return ctx.Fail(store.status());
-  auto stats = (*store)->Stats();
-  if (!stats.ok()) return ctx.Fail(stats.status());
-  auto forks = (*store)->ListForks();
-  if (!forks.ok()) return ctx.Fail(forks.status());
-  auto mine = (*store)->Latest((*keys)->id());
-  if (!mine.ok()) return ctx.Fail(mine.status());
-  Value out = Value::Object();
-  out.Set("id", Value::String((*keys)->id()));
-  out.Set("path", Value::String(ctx.globals().path));
-  out.Set("sequence", Value::Number(mine->has_value() ? static_cast<double>((*mine)->sequence) : 0));
-  out.Set("feeds", Value::Number(static_cast<double>(stats->feeds)));
-  out.Set("messages", Value::Number(static_cast<double>(stats->messages)));
-  out.Set("private", Value::Number(static_cast<double>(stats->encrypted)));
-  out.Set("size", Value::Number(static_cast<double>(stats->file_bytes)));
-  Value fork_list = Value::Array();
-  for (const auto& f : *forks) {
-    Value fv = Value::Object();
-    fv.Set("author", Value::String(f.author));
-    fv.Set("sequence", Value::Number(static_cast<double>(f.sequence)));
-    fv.Set("stored", Value::String(f.stored_key));
-    fv.Set("offending", Value::String(f.offending_key));
-    fv.Set("reason", Value::String(f.reason));
-    fork_list.Push(std::move(fv));
-  }
-  out.Set("forks", std::move(fork_list));
-  ctx.Print(out);
+  auto out = ssb::StoreStatus(**store, (*keys)->id(), ctx.globals().path);
+  if (!out.ok()) return ctx.Fail(out.status());
+  ctx.Print(*out);
   return kExitOk;
 }
 

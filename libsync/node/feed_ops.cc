@@ -125,6 +125,35 @@ Status ReadRangeArgs(const Value& opts, RangeQuery* q) {
   return Status::Ok();
 }
 
+Result<Value> StoreStatus(Store& store, const std::string& self_id, const std::string& path) {
+  auto stats = store.Stats();
+  if (!stats.ok()) return stats.status();
+  auto forks = store.ListForks();
+  if (!forks.ok()) return forks.status();
+  auto mine = store.Latest(self_id);
+  if (!mine.ok()) return mine.status();
+  Value out = Value::Object();
+  out.Set("id", Value::String(self_id));
+  out.Set("path", Value::String(path));
+  out.Set("sequence", Value::Number(mine->has_value() ? static_cast<double>((*mine)->sequence) : 0));
+  out.Set("feeds", Value::Number(static_cast<double>(stats->feeds)));
+  out.Set("messages", Value::Number(static_cast<double>(stats->messages)));
+  out.Set("private", Value::Number(static_cast<double>(stats->encrypted)));
+  out.Set("size", Value::Number(static_cast<double>(stats->file_bytes)));
+  Value fork_list = Value::Array();
+  for (const auto& f : *forks) {
+    Value fv = Value::Object();
+    fv.Set("author", Value::String(f.author));
+    fv.Set("sequence", Value::Number(static_cast<double>(f.sequence)));
+    fv.Set("stored", Value::String(f.stored_key));
+    fv.Set("offending", Value::String(f.offending_key));
+    fv.Set("reason", Value::String(f.reason));
+    fork_list.Push(std::move(fv));
+  }
+  out.Set("forks", std::move(fork_list));
+  return out;
+}
+
 namespace {
 
 // Normalises content.recps (an array of feed ids, or one comma-separated string as the

@@ -259,14 +259,10 @@ void Node::Impl::RegisterApi() {
                  });
   api_.AddAsync("status", Access::kOwner,
                 [this](CallContext&, const Value&) -> awaitable<Result<Value>> {
-                  auto stats = store_->Stats();
-                  if (!stats.ok()) co_return stats.status();
-                  Value v = Value::Object();
-                  v.Set("id", Value::String(self_id_));
+                  auto st = StoreStatus(*store_, self_id_, config_.data_dir);
+                  if (!st.ok()) co_return st.status();
+                  Value v = std::move(st).value();
                   v.Set("address", Value::String(Address()));
-                  v.Set("feeds", Value::Number(static_cast<double>(stats->feeds)));
-                  v.Set("messages", Value::Number(static_cast<double>(stats->messages)));
-                  v.Set("forks", Value::Number(static_cast<double>(stats->forks)));
                   v.Set("replicating", Value::Number(static_cast<double>(repl_set_.size())));
                   Value conns = Value::Array();
                   for (const auto& [c, p] : peers_) {

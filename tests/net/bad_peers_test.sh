@@ -61,7 +61,7 @@ good "after invalid messages"
 
 "$PEER" forked-messages "$ADDR" "" "$F/secret" || fail "forked-messages"
 alive "forked-messages"
-forks=$("$SBOT" --path "$S" status | sed 's/.*"forks":\([0-9]*\).*/\1/')
+forks=$("$SBOT" --path "$S" status | grep -o '"offending"' | wc -l)
 [ "$forks" -ge 1 ] || fail "the forked history was not recorded (forks: $forks)"
 good "after a forked history"
 

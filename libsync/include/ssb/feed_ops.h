@@ -56,4 +56,9 @@ Status ReadRangeArgs(const json::Value& opts, RangeQuery* q);
 
 double NowMs();
 
+// What `sbot status` prints about a store: {id, path, sequence (ours), feeds, messages,
+// private, size, forks: [{author, sequence, stored, offending, reason}]}. The server adds its
+// address and connections.
+Result<json::Value> StoreStatus(Store& store, const std::string& self_id, const std::string& path);
+
 }  // namespace ssb
