@@ -98,7 +98,9 @@ Status Node::Impl::Open() {
   if (!blobs.ok()) return blobs.status();
   blobs_.emplace(std::move(blobs).value());
   blob_lookup_ = std::make_unique<BlobStoreLookup>(*blobs_);
-  blob_wants_ = std::make_unique<BlobWants>(*blob_lookup_);
+  BlobWantsOptions bopt;
+  bopt.max_size = config_.blob_auto_want_max + 1;  // fetched only when advertised below this
+  blob_wants_ = std::make_unique<BlobWants>(*blob_lookup_, bopt);
   SSB_RETURN_IF_ERROR(LoadReplication());
   RegisterApi();
 

@@ -478,6 +478,14 @@ Result<NodeConfig> LoadNodeConfig(const std::string& data_dir) {
     if (n < 0 || n > 1000) return bad("gossip.connections", "must be 0..1000");
     c.max_outgoing = static_cast<size_t>(n);
   }
+  if (const Value* b = v->Find("blobs"); b && b->is_object()) {
+    double max = static_cast<double>(c.blob_auto_want_max) + 1;  // ssb-blobs: sizes < max
+    SSB_RETURN_IF_ERROR(OptNumber(*b, "max", &max));
+    if (max < 1 || max > static_cast<double>(kDefaultMaxBlobSize) + 1) {
+      return bad("blobs.max", "must be 1..5242880");
+    }
+    c.blob_auto_want_max = static_cast<uint64_t>(max) - 1;
+  }
   if (const Value* t = v->Find("timers"); t && t->is_object()) {
     int64_t inactivity = c.idle_timeout.count() * 1000;
     SSB_RETURN_IF_ERROR(OptInt(*t, "inactivity", &inactivity));
