@@ -243,6 +243,7 @@ Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Transport> tran
       decoder_(limits.max_body),
       out_signal_(ex_),
       drained_signal_(ex_),
+      watchdog_signal_(ex_),
       last_input_(std::chrono::steady_clock::now()) {}
 
 Connection::~Connection() = default;
@@ -286,9 +287,9 @@ awaitable<void> Connection::Writer() {
 
 awaitable<void> Connection::Watchdog() {
   auto self = shared_from_this();
-  Signal tick(ex_);
   while (!closing_) {
-    co_await tick.WaitFor(std::chrono::seconds(1));
+    co_await watchdog_signal_.WaitFor(std::chrono::seconds(1));  // Teardown wakes it at once
+    if (closing_) break;
     if (std::chrono::steady_clock::now() - last_input_ > limits_.idle_timeout) {
       Abort(Status::IoError("no traffic for " + std::to_string(limits_.idle_timeout.count()) +
                             " s"));
@@ -360,12 +361,11 @@ void Connection::Dispatch(Packet p) {
     auto s = it->second;
     if (p.end) {
       s->RemoteEnd(EndStatus(p));
-      if (s->type() == CallType::kSource) {
-        s->End();  // they stopped reading: abort, answer with our end at once
-      }
-      // A sink or duplex handler may still be consuming what arrived (and answer after it);
-      // its End() completes the stream.
-      if (s->local_ended()) theirs_.erase(it);
+      // A source they stopped reading is aborted: answer with our end at once. A sink or
+      // duplex handler may still be consuming what arrived (and answer after it); its End()
+      // completes the stream. End() removes the stream from theirs_ once both sides ended.
+      if (s->type() == CallType::kSource) s->End();
+      if (s->local_ended()) theirs_.erase(p.req);
     } else if (s->type() == CallType::kSource) {
       // Data on a source they read from us is a protocol error; ignore it as JS does.
     } else {
@@ -534,8 +534,11 @@ std::shared_ptr<Stream> Connection::Open(CallType type, const std::vector<std::s
 void Connection::Close() {
   if (closing_) return;
   // End our side of every stream first so that the peer sees clean ends before the goodbye.
-  for (auto& [n, s] : ours_) s->End();
-  for (auto& [n, s] : theirs_) s->End();
+  // (Copies: End() may remove a stream from its map.)
+  std::vector<std::shared_ptr<Stream>> open;
+  for (auto& [n, s] : ours_) open.push_back(s);
+  for (auto& [n, s] : theirs_) open.push_back(s);
+  for (auto& s : open) s->End();
   Teardown(Status::Ok());
 }
 
@@ -563,6 +566,7 @@ void Connection::Teardown(const Status& why) {
   }
   out_signal_.Notify();
   drained_signal_.Notify();
+  watchdog_signal_.Notify();
 }
 
 }  // namespace ssb::rpc

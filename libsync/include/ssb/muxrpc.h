@@ -248,6 +248,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool goodbye_sent_ = false;
   Signal out_signal_;     // wakes the writer
   Signal drained_signal_; // wakes producers waiting in Drain()
+  Signal watchdog_signal_; // the idle watchdog's tick; Teardown ends it at once
   Status end_status_;
   std::chrono::steady_clock::time_point last_input_;
   uint64_t bytes_in_ = 0;
