@@ -132,6 +132,10 @@ awaitable<Result<std::optional<Packet>>> Stream::Read() {
     Packet p = std::move(inbox_.front());
     inbox_.pop_front();
     inbox_bytes_ -= p.body.size();
+    if (conn_) {
+      conn_->unread_bytes_ -= p.body.size();
+      if (conn_->unread_bytes_ <= conn_->limits_.pause_reading_above) conn_->reader_signal_.Notify();
+    }
     co_return std::optional<Packet>(std::move(p));
   }
   if (!remote_status_.ok()) co_return remote_status_;
@@ -179,6 +183,7 @@ awaitable<void> Stream::Drain() {
 void Stream::Deliver(Packet p) {
   if (remote_ended_) return;
   inbox_bytes_ += p.body.size();
+  if (conn_) conn_->unread_bytes_ += p.body.size();
   inbox_.push_back(std::move(p));
   signal_.Notify();
 }
@@ -244,6 +249,7 @@ Connection::Connection(asio::any_io_executor ex, std::unique_ptr<Transport> tran
       out_signal_(ex_),
       drained_signal_(ex_),
       watchdog_signal_(ex_),
+      reader_signal_(ex_),
       last_input_(std::chrono::steady_clock::now()) {}
 
 Connection::~Connection() = default;
@@ -317,6 +323,8 @@ awaitable<Status> Connection::Run() {
     }
     Packet p;
     while (!closing_ && decoder_.Next(&p)) Dispatch(std::move(p));
+    // Backpressure: let the streams' consumers catch up before reading more.
+    while (!closing_ && unread_bytes_ > limits_.pause_reading_above) co_await reader_signal_.Wait();
     if (!*r || decoder_.goodbye()) {  // their goodbye: we are done too
       Teardown(*r || decoder_.goodbye() ? Status::Ok()
                                          : Status::IoError("the peer closed the stream"));
@@ -567,6 +575,7 @@ void Connection::Teardown(const Status& why) {
   out_signal_.Notify();
   drained_signal_.Notify();
   watchdog_signal_.Notify();
+  reader_signal_.Notify();
 }
 
 }  // namespace ssb::rpc

@@ -360,7 +360,9 @@ awaitable<void> Node::Impl::RunPeer(std::shared_ptr<PeerState> peer) {
     Log("disconnected " + peer->id + (why.ok() ? "" : ": " + why.message()) + " (" +
         std::to_string(peer->messages_received) + " messages received)");
   }
-  if (peer->flush_signal) peer->flush_signal->Notify();
+  // Wake the verifier (it applies what arrived, then ends) and fetchers waiting for room.
+  if (peer->inbox_signal) peer->inbox_signal->Notify();
+  if (peer->inbox_room) peer->inbox_room->Notify();
 }
 
 void Node::Impl::AddGossip(const NetShsAddress& a, const std::string& source) {
@@ -405,20 +407,20 @@ awaitable<void> Node::Impl::GossipLoop() {
         Status st = co_await Dial(a);
         it = gossip_.find(l);
         if (it == gossip_.end()) co_return;
-        GossipEntry& e = it->second;
-        e.connecting = false;
+        GossipEntry& entry = it->second;
+        entry.connecting = false;
         if (st.ok()) {
-          e.failures = 0;
-          e.next_try = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+          entry.failures = 0;
+          entry.next_try = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         } else {
           // Exponential backoff with jitter: 2, 4, 8 ... s, at most 5 minutes.
-          ++e.failures;
-          int64_t base = std::min<int64_t>(300, int64_t{1} << std::min(e.failures, 8));
+          ++entry.failures;
+          int64_t base = std::min<int64_t>(300, int64_t{1} << std::min(entry.failures, 8));
           static thread_local std::mt19937 rng(std::random_device{}());
           std::uniform_int_distribution<int64_t> jitter(0, base * 250);
-          e.next_try = std::chrono::steady_clock::now() + std::chrono::seconds(base) +
+          entry.next_try = std::chrono::steady_clock::now() + std::chrono::seconds(base) +
                        std::chrono::milliseconds(jitter(rng));
-          if (config_.verbose || e.failures <= 1) Log("dial " + l + ": " + st.message());
+          if (config_.verbose || entry.failures <= 1) Log("dial " + l + ": " + st.message());
         }
       }, asio::detached);
     }

@@ -36,7 +36,11 @@ struct PeerState {
   std::set<std::string> fetching;   // feeds with a createHistoryStream open to it
   std::shared_ptr<rpc::Stream> wants_out;  // our createWants stream to it (we serve)
   uint64_t messages_received = 0;
-  rpc::Signal* flush_signal = nullptr;
+  // Messages read from its createHistoryStreams, in arrival order, waiting for the verifier.
+  std::vector<std::pair<std::string, std::string>> inbox;  // (feed, message text)
+  std::unique_ptr<rpc::Signal> inbox_signal;   // wakes the verifier
+  std::unique_ptr<rpc::Signal> inbox_room;     // wakes fetchers waiting for room in the inbox
+  std::map<std::string, std::shared_ptr<rpc::Stream>> feed_streams;  // by feed
 };
 
 // A dialable address and its schedule.
@@ -79,7 +83,7 @@ class Node::Impl {
   void StartReplication(const std::shared_ptr<PeerState>& peer);
   void StartFeed(const std::shared_ptr<PeerState>& peer, const std::string& feed);
   asio::awaitable<void> FetchFeed(std::shared_ptr<PeerState> peer, std::string feed);
-  asio::awaitable<void> Flusher(std::shared_ptr<PeerState> peer);
+  asio::awaitable<void> Verifier(std::shared_ptr<PeerState> peer);
   void AfterAppend(const std::vector<Message>& appended);
   asio::awaitable<void> ServeHistory(std::shared_ptr<rpc::Stream> s, HistoryArgs args,
                                      bool anonymous);

@@ -1,9 +1,12 @@
 // Replication (legacy createHistoryStream, both directions) and blob transfer with peers.
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
+#include <future>
+#include <thread>
 
 #include "node_impl.h"
 #include "ssb/box.h"
@@ -20,8 +23,9 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 // Messages read from the store per round while serving a history stream; between rounds the
 // producer waits for the send queue to drain, so one slow peer cannot fill memory.
 constexpr int64_t kServeChunk = 256;
-// Largest blob chunk sent by blobs.get (ssb-blobs sends pull-file's 64 KiB).
-constexpr size_t kBlobChunk = 64 * 1024;
+// Messages waiting for the verifier per peer, and how many it checks at once.
+constexpr size_t kMaxInbox = 8192;
+constexpr size_t kVerifyBatch = 1024;
 
 }  // namespace
 
@@ -56,9 +60,12 @@ void Node::Impl::RecomputeReplication() {
 void Node::Impl::StartReplication(const std::shared_ptr<PeerState>& peer) {
   FeedIngestOptions iopt;
   iopt.validate = validate_;
+  iopt.batch_size = 512;
   peer->ingest = std::make_unique<FeedIngest>(
       *store_, [this](std::string_view feed) { return repl_set_.Contains(feed); }, iopt);
-  asio::co_spawn(io_, Flusher(peer), asio::detached);
+  peer->inbox_signal = std::make_unique<rpc::Signal>(io_.get_executor());
+  peer->inbox_room = std::make_unique<rpc::Signal>(io_.get_executor());
+  asio::co_spawn(io_, Verifier(peer), asio::detached);
   for (const auto& [feed, info] : repl_set_.feeds()) StartFeed(peer, feed);
   // Blob wants: we serve our createWants stream when it calls us; we call theirs.
   asio::co_spawn(io_, ReadPeerWants(peer), asio::detached);
@@ -69,7 +76,8 @@ void Node::Impl::StartReplication(const std::shared_ptr<PeerState>& peer) {
       Value opts = Value::Object();
       opts.Set("timeout", Value::Number(static_cast<double>(config_.ping_interval.count()) * 1000));
       args.Push(std::move(opts));
-      auto s = peer->conn->Open(rpc::CallType::kDuplex, {"gossip", "ping"}, std::move(args));
+      const std::vector<std::string> ping{"gossip", "ping"};
+      auto s = peer->conn->Open(rpc::CallType::kDuplex, ping, std::move(args));
       asio::steady_timer t(io_);
       while (!s->closed()) {
         s->WriteJson(Value::Number(NowMs()));
@@ -102,56 +110,132 @@ awaitable<void> Node::Impl::FetchFeed(std::shared_ptr<PeerState> peer, std::stri
   opts.Set("keys", Value::Bool(false));
   Value args = Value::Array();
   args.Push(std::move(opts));
-  auto s = peer->conn->Open(rpc::CallType::kSource, {"createHistoryStream"}, std::move(args));
+  const std::vector<std::string> method{"createHistoryStream"};
+  auto s = peer->conn->Open(rpc::CallType::kSource, method, std::move(args));
+  peer->feed_streams[feed] = s;
   for (;;) {
     auto r = co_await s->Read();
     if (!r.ok() || !*r) break;
     if ((*r)->type != rpc::BodyType::kJson) continue;
-    auto res = peer->ingest->Receive((*r)->body);
-    if (!res.ok()) {
-      Log("store: " + res.status().message());
-      s->End();
-      break;
-    }
-    ++peer->messages_received;
-    if (res->verdict == IngestVerdict::kInvalid) {
-      Log("peer " + peer->id + " sent an invalid message of " + feed + ": " +
-          res->status.message() + "; disconnecting");
-      peer->conn->Abort(Status::InvalidMessage("sent an invalid message: " + res->status.message()));
-      break;
-    }
-    if (res->verdict == IngestVerdict::kFork) {
-      Log("fork in " + feed + " from " + peer->id + ": " + res->status.message());
-      s->End();
-      break;
-    }
-    if (res->verdict == IngestVerdict::kAccepted && peer->flush_signal) {
-      peer->flush_signal->Notify();
-    }
+    // Room in the verifier's inbox; while there is none we stop reading this stream, and the
+    // connection stops reading the socket (TCP slows the peer down).
+    while (peer->inbox.size() >= kMaxInbox && !peer->conn->closed()) co_await peer->inbox_room->Wait();
+    peer->inbox.emplace_back(feed, std::move((*r)->body));
+    peer->inbox_signal->Notify();
+  }
+  if (auto it = peer->feed_streams.find(feed); it != peer->feed_streams.end() && it->second == s) {
+    peer->feed_streams.erase(it);
   }
   peer->fetching.erase(feed);
 }
 
-awaitable<void> Node::Impl::Flusher(std::shared_ptr<PeerState> peer) {
-  rpc::Signal wake(io_.get_executor());
-  peer->flush_signal = &wake;
-  asio::steady_timer t(io_);
-  while (!peer->conn->closed() && !stopping_) {
-    if (peer->ingest->queued() == 0) {
-      co_await wake.Wait();
-      continue;
-    }
-    // Let a burst collect for a moment, then write it in one transaction.
-    t.expires_after(std::chrono::milliseconds(20));
-    co_await t.async_wait(kNoThrow);
+namespace {
+
+// What VerifyMessageSignature needs to be called at all (the rest is Validate's business).
+bool LooksSigned(const Message& m) {
+  const Value& v = m.value();
+  if (!v.is_object()) return false;
+  const Value* sig = v.Find("signature");
+  const Value* author = v.Find("author");
+  return sig && sig->is_string() && author && author->is_string();
+}
+
+}  // namespace
+
+// A batch of received message texts on its way through the verifier.
+struct VerifyBatch {
+  std::vector<std::pair<std::string, std::string>> items;  // (feed, text)
+  std::vector<std::optional<Message>> msgs;                 // parsed
+  std::vector<char> verified;                               // signature checked and good
+  std::vector<std::future<void>> jobs;
+};
+
+awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  asio::steady_timer gather(io_);
+  VerifyBatch cur, prev;
+  auto flush = [&]() {
     auto report = peer->ingest->Flush();
     if (!report.ok()) {
       Log("store: " + report.status().message());
-      continue;
+      return;
     }
     if (!report->appended.empty()) AfterAppend(report->appended);
+  };
+  // Parses and checks signatures of `b` on worker threads (all cores): meanwhile this thread
+  // applies the previous batch to the store, in order.
+  auto launch = [&](VerifyBatch& b) {
+    size_t n = b.items.size();
+    b.msgs.assign(n, std::nullopt);
+    b.verified.assign(n, 0);
+    size_t jobs = std::min(cores, std::max<size_t>(1, n / 32));
+    size_t per = (n + jobs - 1) / jobs;
+    for (size_t from = 0; from < n; from += per) {
+      size_t to = std::min(n, from + per);
+      b.jobs.push_back(std::async(std::launch::async, [this, &b, from, to] {
+        for (size_t i = from; i < to; ++i) {
+          auto m = Message::Parse(b.items[i].second);
+          if (!m.ok()) continue;
+          if (LooksSigned(*m)) b.verified[i] = VerifyMessageSignature(*m, validate_) ? 1 : 0;
+          b.msgs[i] = std::move(m).value();
+        }
+      }));
+    }
+  };
+  auto apply = [&](VerifyBatch& b) {
+    for (size_t i = 0; i < b.items.size() && !peer->conn->closed(); ++i) {
+      const std::string& feed = b.items[i].first;
+      Result<IngestResult> res = !b.msgs[i]     ? peer->ingest->Receive(b.items[i].second)
+                                 : b.verified[i] ? peer->ingest->ReceiveVerified(std::move(*b.msgs[i]))
+                                                 : peer->ingest->Receive(std::move(*b.msgs[i]));
+      if (!res.ok()) {
+        Log("store: " + res.status().message());
+        continue;
+      }
+      ++peer->messages_received;
+      if (res->verdict == IngestVerdict::kInvalid) {
+        Log("peer " + peer->id + " sent an invalid message of " + feed + ": " +
+            res->status.message() + "; disconnecting");
+        peer->conn->Abort(Status::InvalidMessage("sent an invalid message: " + res->status.message()));
+        break;
+      }
+      if (res->verdict == IngestVerdict::kFork) {
+        Log("fork in " + feed + " from " + peer->id + ": " + res->status.message());
+        if (auto it = peer->feed_streams.find(feed); it != peer->feed_streams.end()) it->second->End();
+      }
+    }
+    b.items.clear();
+    if (peer->ingest->queued() >= 512) flush();
+  };
+  for (;;) {
+    while (peer->inbox.empty() && !peer->conn->closed() && !stopping_) {
+      if (!prev.items.empty()) apply(prev);
+      if (peer->ingest->queued() > 0) flush();  // idle: make what we have visible
+      co_await peer->inbox_signal->Wait();
+    }
+    if (peer->inbox.empty()) break;  // closed
+    if (peer->inbox.size() < kVerifyBatch && !peer->conn->closed()) {
+      // Let the fetchers of the other feeds add what the last socket read brought, so that
+      // a batch is big enough to split across cores; then wait a moment for more.
+      co_await asio::post(io_.get_executor(), asio::use_awaitable);
+      if (peer->inbox.size() < kVerifyBatch / 4) {
+        gather.expires_after(std::chrono::milliseconds(2));
+        co_await gather.async_wait(kNoThrow);
+      }
+    }
+    size_t n = std::min(peer->inbox.size(), kVerifyBatch);
+    cur.items.assign(std::make_move_iterator(peer->inbox.begin()),
+                     std::make_move_iterator(peer->inbox.begin() + static_cast<ptrdiff_t>(n)));
+    peer->inbox.erase(peer->inbox.begin(), peer->inbox.begin() + static_cast<ptrdiff_t>(n));
+    peer->inbox_room->Notify();
+    launch(cur);
+    if (!prev.items.empty()) apply(prev);
+    for (auto& j : cur.jobs) j.get();
+    cur.jobs.clear();
+    std::swap(cur, prev);
   }
-  peer->flush_signal = nullptr;
+  if (!prev.items.empty()) apply(prev);
+  flush();
 }
 
 void Node::Impl::AfterAppend(const std::vector<Message>& appended) {

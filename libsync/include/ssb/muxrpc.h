@@ -175,6 +175,9 @@ struct ConnectionLimits {
   size_t max_streams = 512;             // streams the peer may have open with us at once
   size_t max_inbox_bytes = 8u << 20;    // unread bytes queued for one stream
   size_t send_queue_high = 1u << 20;    // Drain() waits above this
+  // Unread bytes across all streams above which we stop reading the socket until consumers
+  // catch up (TCP then slows the peer down: muxrpc itself has no flow control).
+  size_t pause_reading_above = 4u << 20;
   std::chrono::seconds idle_timeout{600};  // no bytes from the peer for this long: close
 };
 
@@ -249,6 +252,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Signal out_signal_;     // wakes the writer
   Signal drained_signal_; // wakes producers waiting in Drain()
   Signal watchdog_signal_; // the idle watchdog's tick; Teardown ends it at once
+  Signal reader_signal_;   // wakes a reader paused for unread bytes
+  size_t unread_bytes_ = 0;  // delivered to streams, not yet read
   Status end_status_;
   std::chrono::steady_clock::time_point last_input_;
   uint64_t bytes_in_ = 0;

@@ -253,6 +253,10 @@ class FeedIngest {
   // signatures depend on JS-exact parsing).
   Result<IngestResult> Receive(json::Value value);
   Result<IngestResult> Receive(Message msg);
+  // The same for a message whose signature the caller has already checked with
+  // VerifyMessageSignature and these options' hmac key (e.g. on other threads, in parallel);
+  // everything else is checked here as usual.
+  Result<IngestResult> ReceiveVerified(Message msg);
 
   // Appends everything queued in one transaction and returns what was stored since the last
   // Flush (automatic flushes included). Call it on a timer (e.g. every 100 ms while messages
@@ -277,6 +281,7 @@ class FeedIngest {
   Result<Head*> LoadHead(const std::string& author, bool refresh);
   Result<IngestResult> StoreDirectly(const Message& msg, IngestResult r);
   Status FlushInternal();
+  Result<IngestResult> ReceiveImpl(Message msg, bool signature_verified);
 
   Store& store_;
   WantedFn wanted_;
