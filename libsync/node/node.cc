@@ -91,6 +91,7 @@ Status Node::Impl::Open() {
 
   StoreOptions sopt;
   sopt.durable_commits = false;  // a crash loses at most the last batches; peers resend them
+  sopt.cache_mib = 4;             // reads are mostly sequential per feed; the OS caches the file
   auto store = Store::Open(config_.data_dir + "/db.sqlite", sopt);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();

@@ -22,9 +22,9 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Messages read from the store per round while serving a history stream; between rounds the
 // producer waits for the send queue to drain, so one slow peer cannot fill memory.
-constexpr int64_t kServeChunk = 256;
+constexpr int64_t kServeChunk = 64;
 // Messages waiting for the verifier per peer, and how many it checks at once.
-constexpr size_t kMaxInbox = 8192;
+constexpr size_t kMaxInbox = 4096;
 constexpr size_t kVerifyBatch = 1024;
 
 }  // namespace
