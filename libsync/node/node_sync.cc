@@ -24,8 +24,8 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 // producer waits for the send queue to drain, so one slow peer cannot fill memory.
 constexpr int64_t kServeChunk = 64;
 // Messages waiting for the verifier per peer, and how many it checks at once.
-constexpr size_t kMaxInbox = 4096;
-constexpr size_t kVerifyBatch = 1024;
+constexpr size_t kMaxInbox = 2048;
+constexpr size_t kVerifyBatch = 512;
 
 }  // namespace
 
