@@ -321,3 +321,25 @@ TEST_CASE("FeedIngest + ContactGraph: appended contact messages update the set")
   a.ResetTo(std::nullopt);
   CHECK(Get(ingest.Receive(a.Follow(b))).verdict == IngestVerdict::kAccepted);
 }
+
+TEST_CASE("FeedIngest: ReceiveVerified skips only the signature check") {
+  TempDir dir;
+  auto store = OpenStore(dir.File("db.sqlite"));
+  Feed alice{1};
+  FeedIngest ingest(*store, Only({alice.id()}));
+  Message m1 = alice.Post("one");
+  Message m2 = alice.Post("two");
+  Message m3 = alice.Post("three");
+  // Signatures checked elsewhere (the server does it on other threads): accepted in order.
+  CHECK(Get(ingest.ReceiveVerified(m1)).verdict == IngestVerdict::kAccepted);
+  // The chain rules still apply: a gap is invalid, whatever the caller verified.
+  auto gap = Get(ingest.ReceiveVerified(m3));
+  CHECK(gap.verdict == IngestVerdict::kInvalid);
+  CHECK_THAT(gap.status.message(), Catch::Contains("gap"));
+  CHECK(Get(ingest.ReceiveVerified(m2)).verdict == IngestVerdict::kAccepted);
+  CHECK(Get(ingest.ReceiveVerified(m2)).verdict == IngestVerdict::kDuplicate);
+  auto report = ingest.Flush();
+  REQUIRE(report.ok());
+  CHECK(report->appended.size() == 2);
+  CHECK(StoredSeq(*store, alice.id()) == 2);
+}
