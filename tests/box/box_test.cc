@@ -8,6 +8,7 @@
 #include "ssb/box.h"
 #include "ssb/message.h"
 #include "support/vectors.h"
+#include "support/hex.h"
 
 using ssb::json::Value;
 using namespace ssb::test;
@@ -19,16 +20,6 @@ ssb::Keypair KeyFromSeedHex(const std::string& hex) {
   REQUIRE(seed);
   REQUIRE(seed->size() == 32);
   return ssb::Keypair::FromSeed(std::span<const uint8_t, 32>(seed->data(), 32));
-}
-
-template <size_t N>
-std::array<uint8_t, N> HexArray(const std::string& hex) {
-  auto b = ssb::HexDecode(hex);
-  REQUIRE(b);
-  REQUIRE(b->size() == N);
-  std::array<uint8_t, N> out;
-  std::memcpy(out.data(), b->data(), N);
-  return out;
 }
 
 }  // namespace

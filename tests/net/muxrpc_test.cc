@@ -15,6 +15,7 @@
 #include "ssb/muxrpc.h"
 #include "ssb/net.h"
 #include "support/vectors.h"
+#include "support/hex.h"
 
 using asio::awaitable;
 using ssb::json::Value;
@@ -22,12 +23,6 @@ using namespace ssb::rpc;
 using namespace ssb::test;
 
 namespace {
-
-std::string Unhex(const std::string& hex) {
-  auto b = ssb::HexDecode(hex);
-  REQUIRE(b);
-  return std::string(b->begin(), b->end());
-}
 
 std::vector<Packet> Decode(const std::string& bytes, bool* goodbye = nullptr) {
   PacketDecoder d;
@@ -43,9 +38,9 @@ std::vector<Packet> Decode(const std::string& bytes, bool* goodbye = nullptr) {
 std::vector<Packet> VectorFrames(const Value& session, const char* dir) {
   std::vector<Packet> out;
   for (const auto& f : At(session, dir).items()) {
-    std::string header = Unhex(Str(f, "header_hex"));
+    std::string header = HexString(Str(f, "header_hex"));
     if (header == std::string(9, '\0')) continue;
-    out.push_back(Decode(header + Unhex(Str(f, "body_hex"))).at(0));
+    out.push_back(Decode(header + HexString(Str(f, "body_hex"))).at(0));
   }
   return out;
 }
@@ -185,8 +180,8 @@ TEST_CASE("packet-stream-codec frames encode and decode byte-exact") {
   size_t passed = 0, total = 0;
   for (const auto& f : At(At(v, "packet_stream_codec"), "frames").items()) {
     ++total;
-    std::string header = Unhex(Str(f, "header_hex"));
-    std::string body = Unhex(Str(f, "body_hex"));
+    std::string header = HexString(Str(f, "header_hex"));
+    std::string body = HexString(Str(f, "body_hex"));
     bool goodbye = false;
     auto frames = Decode(header + body, &goodbye);
     if (At(f, "decoder_sees_goodbye").as_bool()) {

@@ -11,6 +11,7 @@
 #include "ssb/base64.h"
 #include "ssb/shs.h"
 #include "support/vectors.h"
+#include "support/hex.h"
 
 using ssb::json::Value;
 using namespace ssb::test;
@@ -18,12 +19,6 @@ using namespace ssb::test;
 namespace {
 
 const char kKey[] = "2VB5k5WarS/kiuwK8wQCC9WPbxnszNrWX4HHS6GgmPA=";
-
-std::vector<uint8_t> Bytes(const std::string& hex) {
-  auto b = ssb::HexDecode(hex);
-  REQUIRE(b);
-  return *b;
-}
 
 std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -218,7 +213,7 @@ TEST_CASE("lan_discovery.json: legacy and ssb-lan v2 payloads") {
   ssb::NetworkKey k;
   std::memcpy(k.data(), caps->data(), 32);
   CHECK(k == ssb::kMainNetKey);
-  auto seed = Bytes(Str(At(doc, "signer"), "seed_hex"));
+  auto seed = HexBytes(Str(At(doc, "signer"), "seed_hex"));
   ssb::Keypair signer = ssb::Keypair::FromSeed(std::span<const uint8_t, 32>(seed.data(), 32));
   CHECK(signer.id() == Str(At(doc, "signer"), "id"));
 
@@ -228,7 +223,7 @@ TEST_CASE("lan_discovery.json: legacy and ssb-lan v2 payloads") {
     std::string address = Str(p, "address");
     INFO(address);
     // Legacy: the payload is the address string; we read its net~shs part.
-    auto legacy = Bytes(Str(p, "legacy_udp_payload_hex"));
+    auto legacy = HexBytes(Str(p, "legacy_udp_payload_hex"));
     CHECK(std::string(legacy.begin(), legacy.end()) == Str(p, "legacy_udp_payload_utf8"));
     CHECK(std::string(legacy.begin(), legacy.end()) == address);
     auto got = ssb::DecodeLanLegacy(legacy);
@@ -246,12 +241,12 @@ TEST_CASE("lan_discovery.json: legacy and ssb-lan v2 payloads") {
     auto enc = ssb::EncodeLanV2(address, signer, k);
     REQUIRE(enc.ok());
     CHECK(ssb::HexEncode(AsBytes(*enc)) == Str(p, "lan_v2_payload_hex"));
-    auto dec = ssb::DecodeLanV2(Bytes(Str(p, "lan_v2_payload_hex")), k);
+    auto dec = ssb::DecodeLanV2(HexBytes(Str(p, "lan_v2_payload_hex")), k);
     REQUIRE(dec.ok());
     CHECK(dec->address == address);
     CHECK(dec->key == signer.public_key());
     // The signature is over the pretty JSON the vector spells out.
-    auto payload = Bytes(Str(p, "lan_v2_payload_hex"));
+    auto payload = HexBytes(Str(p, "lan_v2_payload_hex"));
     std::string signed_text = Str(p, "lan_v2_signed_text");
     CHECK(ssb::VerifySignature(
         signer.public_key(), AsBytes(signed_text),

@@ -11,27 +11,12 @@
 
 #include "ssb/base64.h"
 #include "support/vectors.h"
+#include "support/hex.h"
 
 using ssb::json::Value;
 using namespace ssb::test;
 
 namespace {
-
-template <size_t N>
-std::array<uint8_t, N> Arr(const std::string& hex) {
-  auto b = ssb::HexDecode(hex);
-  REQUIRE(b);
-  REQUIRE(b->size() == N);
-  std::array<uint8_t, N> out;
-  std::memcpy(out.data(), b->data(), N);
-  return out;
-}
-
-std::string Raw(const std::string& hex) {
-  auto b = ssb::HexDecode(hex);
-  REQUIRE(b);
-  return std::string(b->begin(), b->end());
-}
 
 const uint8_t* U8(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
@@ -83,10 +68,10 @@ std::vector<Direction> TranscriptDirections() {
       const Value& v = At(At(t, "boxstream"), dir);
       Direction d;
       d.name = Str(t, "name") + " " + dir;
-      d.key = Arr<32>(Str(sess, (std::string(dir) + "_key").c_str()));
-      d.nonce = Arr<24>(Str(sess, (std::string(dir) + "_nonce").c_str()));
-      d.wire = Raw(Str(v, "wire_hex"));
-      for (const Value& w : At(v, "plaintext_writes_hex").items()) d.plain += Raw(w.as_string());
+      d.key = HexArray<32>(Str(sess, (std::string(dir) + "_key").c_str()));
+      d.nonce = HexArray<24>(Str(sess, (std::string(dir) + "_nonce").c_str()));
+      d.wire = HexString(Str(v, "wire_hex"));
+      for (const Value& w : At(v, "plaintext_writes_hex").items()) d.plain += HexString(w.as_string());
       out.push_back(std::move(d));
     }
   }

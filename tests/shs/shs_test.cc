@@ -14,26 +14,12 @@
 #include "ssb/base64.h"
 #include "ssb/boxstream.h"
 #include "support/vectors.h"
+#include "support/hex.h"
 
 using ssb::json::Value;
 using namespace ssb::test;
 
 namespace {
-
-std::vector<uint8_t> Bytes(const std::string& hex) {
-  auto b = ssb::HexDecode(hex);
-  REQUIRE(b);
-  return *b;
-}
-
-template <size_t N>
-std::array<uint8_t, N> Arr(const std::string& hex) {
-  auto b = Bytes(hex);
-  REQUIRE(b.size() == N);
-  std::array<uint8_t, N> out;
-  std::memcpy(out.data(), b.data(), N);
-  return out;
-}
 
 std::string Hex(std::span<const uint8_t> b) { return ssb::HexEncode(b); }
 std::string Hex(const std::string& s) {
@@ -41,12 +27,12 @@ std::string Hex(const std::string& s) {
 }
 
 ssb::Keypair FromSeedHex(const std::string& hex) {
-  auto seed = Arr<32>(hex);
+  auto seed = HexArray<32>(hex);
   return ssb::Keypair::FromSeed(seed);
 }
 
 ssb::Keypair FromSecretHex(const std::string& hex) {
-  auto kp = ssb::Keypair::FromSecretKey(Bytes(hex));
+  auto kp = ssb::Keypair::FromSecretKey(HexBytes(hex));
   REQUIRE(kp.ok());
   return *kp;
 }
@@ -64,8 +50,8 @@ std::vector<uint8_t> HelloFor(const std::array<uint8_t, 32>& k, const std::vecto
 }
 
 std::vector<uint8_t> Concat(const std::string& hex_a, const std::string& hex_b) {
-  auto a = Bytes(hex_a);
-  auto b = Bytes(hex_b);
+  auto a = HexBytes(hex_a);
+  auto b = HexBytes(hex_b);
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
@@ -93,7 +79,7 @@ bool CheckBoxstream(const Value& dir, const std::array<uint8_t, 32>& key,
   std::string wire, pieces, plain;
   ssb::BoxEncoder enc(key, nonce);
   for (const Value& w : At(dir, "plaintext_writes_hex").items()) {
-    auto bytes = Bytes(w.as_string());
+    auto bytes = HexBytes(w.as_string());
     plain.append(bytes.begin(), bytes.end());
     enc.Encrypt(bytes, &wire);
   }
@@ -141,15 +127,15 @@ TEST_CASE("shs_transcripts.json: msg1..4, intermediates, session keys, box-strea
     const Value& mid = At(t, "intermediate");
     const Value& msgs = At(t, "messages");
     const Value& sess = At(t, "session");
-    auto k = Arr<32>(Str(t, "network_key"));
+    auto k = HexArray<32>(Str(t, "network_key"));
     ssb::Keypair ckp = FromSeedHex(Str(c, "seed"));
     ssb::Keypair skp = FromSeedHex(Str(s, "seed"));
     CHECK(Hex(ckp.public_key()) == Str(c, "ed25519_pk"));
     CHECK(Hex(skp.secret_key()) == Str(s, "ed25519_sk"));
     CHECK(ckp.id() == Str(c, "id"));
 
-    ssb::ShsClient client(ckp, skp.public_key(), k, Arr<32>(Str(c, "ephemeral_curve25519_sk")));
-    ssb::ShsServer server(skp, k, Arr<32>(Str(s, "ephemeral_curve25519_sk")));
+    ssb::ShsClient client(ckp, skp.public_key(), k, HexArray<32>(Str(c, "ephemeral_curve25519_sk")));
+    ssb::ShsServer server(skp, k, HexArray<32>(Str(s, "ephemeral_curve25519_sk")));
     auto msg1 = client.Hello();
     CHECK(Hex(msg1) == Str(msgs, "msg1_client_hello"));
     CHECK(Hex(std::span(msg1).subspan(32)) == Str(c, "ephemeral_curve25519_pk"));
@@ -232,8 +218,8 @@ TEST_CASE("shs_transcripts.json: the negative cases are rejected") {
   {  // msg1 made under another network key.
     const Value& v = neg[0];
     ssb::ShsServer server(FromSecretHex(Str(v, "server_ed25519_sk")),
-                          Arr<32>(Str(v, "server_network_key")));
-    ssb::Status st = server.ReadClientHello(Bytes(Str(v, "msg1")));
+                          HexArray<32>(Str(v, "server_network_key")));
+    ssb::Status st = server.ReadClientHello(HexBytes(Str(v, "msg1")));
     INFO(st.ToString());
     CHECK(st.code() == ssb::Code::kInvalidInput);
     CHECK(server.failed());
@@ -241,26 +227,26 @@ TEST_CASE("shs_transcripts.json: the negative cases are rejected") {
   }
   {  // msg2 with a flipped bit; the untampered msg2 passes.
     const Value& v = neg[1];
-    auto k = Arr<32>(Str(v, "network_key"));
+    auto k = HexArray<32>(Str(v, "network_key"));
     ssb::Keypair me = FromSecretHex(Str(v, "client_ed25519_sk"));
-    auto server_pk = Arr<32>(Str(v, "server_ed25519_pk"));
-    auto eph = Arr<32>(Str(v, "client_ephemeral_curve25519_sk"));
+    auto server_pk = HexArray<32>(Str(v, "server_ed25519_pk"));
+    auto eph = HexArray<32>(Str(v, "client_ephemeral_curve25519_sk"));
     ssb::ShsClient good(me, server_pk, k, eph);
-    CHECK(good.ReadServerHello(Bytes(Str(v, "msg2_untampered"))).ok());
+    CHECK(good.ReadServerHello(HexBytes(Str(v, "msg2_untampered"))).ok());
     ssb::ShsClient bad(me, server_pk, k, eph);
-    ssb::Status st = bad.ReadServerHello(Bytes(Str(v, "msg2_tampered")));
+    ssb::Status st = bad.ReadServerHello(HexBytes(Str(v, "msg2_tampered")));
     INFO(st.ToString());
     CHECK(st.code() == ssb::Code::kInvalidInput);
     passed += !st.ok() && !At(v, "client_accepts").as_bool();
   }
   {  // The client dialed another key: msg3 does not open.
     const Value& v = neg[2];
-    auto k = Arr<32>(Str(v, "network_key"));
+    auto k = HexArray<32>(Str(v, "network_key"));
     ssb::ShsServer server(FromSecretHex(Str(v, "server_ed25519_sk")), k,
-                          Arr<32>(Str(v, "server_ephemeral_curve25519_sk")));
+                          HexArray<32>(Str(v, "server_ephemeral_curve25519_sk")));
     REQUIRE(
-        server.ReadClientHello(HelloFor(k, Bytes(Str(v, "client_ephemeral_curve25519_pk")))).ok());
-    auto r = server.ReadClientAuthenticate(Bytes(Str(v, "msg3")));
+        server.ReadClientHello(HelloFor(k, HexBytes(Str(v, "client_ephemeral_curve25519_pk")))).ok());
+    auto r = server.ReadClientAuthenticate(HexBytes(Str(v, "msg3")));
     INFO(r.status().ToString());
     CHECK(r.status().code() == ssb::Code::kInvalidInput);
     CHECK_FALSE(server.Accept().ok());
@@ -281,11 +267,11 @@ namespace {
 
 struct StepState {
   const Value& st;
-  ssb::NetworkKey k() const { return Arr<32>(Str(st, "app_key")); }
+  ssb::NetworkKey k() const { return HexArray<32>(Str(st, "app_key")); }
   const Value& local() const { return At(st, "local"); }
   const Value& remote() const { return At(st, "remote"); }
   ssb::Keypair me() const { return FromSecretHex(Str(local(), "secretKey")); }
-  ssb::ShsEphemeralSecret eph() const { return Arr<32>(Str(local(), "kx_sk")); }
+  ssb::ShsEphemeralSecret eph() const { return HexArray<32>(Str(local(), "kx_sk")); }
   // A client state knows the server's key before the handshake starts.
   bool is_client() const {
     return At(remote(), "publicKey").is_string() && !At(remote(), "hello").is_string();
@@ -294,7 +280,7 @@ struct StepState {
     return Concat(Str(remote(), "app_mac"), Str(remote(), "kx_pk"));
   }
   std::unique_ptr<ssb::ShsClient> Client() const {
-    return std::make_unique<ssb::ShsClient>(me(), Arr<32>(Str(remote(), "publicKey")), k(), eph());
+    return std::make_unique<ssb::ShsClient>(me(), HexArray<32>(Str(remote(), "publicKey")), k(), eph());
   }
   std::unique_ptr<ssb::ShsServer> Server() const {
     return std::make_unique<ssb::ShsServer>(me(), k(), eph());
@@ -303,7 +289,7 @@ struct StepState {
 
 // The JavaScript ephemeral: an ed25519 keypair from `random`, converted to curve25519.
 bool EphemeralFromRandom(const Value& st) {
-  auto seed = Arr<32>(Str(st, "random"));
+  auto seed = HexArray<32>(Str(st, "random"));
   std::array<uint8_t, 32> ed_pk, curve_pk, curve_sk;
   std::array<uint8_t, 64> ed_sk;
   crypto_sign_seed_keypair(ed_pk.data(), ed_sk.data(), seed.data());
@@ -333,7 +319,7 @@ bool CreateChallenge(const Value& rec) {
 bool VerifyChallenge(const Value& rec) {
   StepState s{At(rec, "args").items()[0]};
   auto server = s.Server();
-  bool ok = server->ReadClientHello(Bytes(At(rec, "args").items()[1].as_string())).ok();
+  bool ok = server->ReadClientHello(HexBytes(At(rec, "args").items()[1].as_string())).ok();
   const Value& r = At(rec, "result");
   if (r.is_null()) return !ok;
   return ok && Hex(server->SecretsForTesting().ab) == Str(r, "secret") &&
@@ -343,7 +329,7 @@ bool VerifyChallenge(const Value& rec) {
 bool ClientVerifyChallenge(const Value& rec) {
   StepState s{At(rec, "args").items()[0]};
   auto client = s.Client();
-  bool ok = client->ReadServerHello(Bytes(At(rec, "args").items()[1].as_string())).ok();
+  bool ok = client->ReadServerHello(HexBytes(At(rec, "args").items()[1].as_string())).ok();
   const Value& r = At(rec, "result");
   if (r.is_null()) return !ok;
   if (!ok) return false;
@@ -353,7 +339,7 @@ bool ClientVerifyChallenge(const Value& rec) {
   const std::array<uint8_t, 24> zero_nonce{};
   bool opened = msg3.ok() && crypto_secretbox_open_easy(hello.data(), msg3->data(), msg3->size(),
                                                         zero_nonce.data(),
-                                                        Arr<32>(Str(r, "secret2")).data()) == 0;
+                                                        HexArray<32>(Str(r, "secret2")).data()) == 0;
   return Hex(sec.ab) == Str(r, "secret") && Hex(sec.ab_hash) == Str(r, "shash") &&
          Hex(sec.aB) == Str(r, "a_bob") && Hex(sec.msg3_key) == Str(r, "secret2") && opened &&
          Hex(hello) == Str(At(r, "local"), "hello");
@@ -371,7 +357,7 @@ bool ServerVerifyAuth(const Value& rec) {
   StepState s{At(rec, "args").items()[0]};
   auto server = s.Server();
   if (!server->ReadClientHello(s.remote_hello()).ok()) return false;
-  auto client = server->ReadClientAuthenticate(Bytes(At(rec, "args").items()[1].as_string()));
+  auto client = server->ReadClientAuthenticate(HexBytes(At(rec, "args").items()[1].as_string()));
   const Value& r = At(rec, "result");
   if (r.is_null()) return !client.ok();
   const ssb::ShsSecrets& sec = server->SecretsForTesting();
@@ -383,8 +369,8 @@ bool ServerVerifyAuth(const Value& rec) {
 // msg3 is not in the record; it is the client's hello boxed with secret2 (deterministic).
 bool ServerCreateAccept(const Value& rec) {
   StepState s{At(rec, "args").items()[0]};
-  auto hello = Bytes(Str(s.remote(), "hello"));
-  auto key = Arr<32>(Str(s.st, "secret2"));
+  auto hello = HexBytes(Str(s.remote(), "hello"));
+  auto key = HexArray<32>(Str(s.st, "secret2"));
   std::vector<uint8_t> msg3(hello.size() + crypto_secretbox_MACBYTES);
   const std::array<uint8_t, 24> zero_nonce{};
   crypto_secretbox_easy(msg3.data(), hello.data(), hello.size(), zero_nonce.data(), key.data());
@@ -400,7 +386,7 @@ ssb::Result<ssb::ShsKeys> RunClient(const Value& verify_accept_rec) {
   auto client = s.Client();
   if (!client->ReadServerHello(s.remote_hello()).ok()) return ssb::Status::InvalidInput("hello");
   if (!client->Authenticate().ok()) return ssb::Status::InvalidInput("auth");
-  return client->ReadServerAccept(Bytes(At(verify_accept_rec, "args").items()[1].as_string()));
+  return client->ReadServerAccept(HexBytes(At(verify_accept_rec, "args").items()[1].as_string()));
 }
 
 bool ClientVerifyAccept(const Value& rec) {
@@ -428,7 +414,7 @@ bool Clean(const Value& rec, const std::vector<Value>& all) {
     StepState e{At(*earlier, "args").items()[0]};
     auto server = e.Server();
     if (!server->ReadClientHello(e.remote_hello()).ok()) return false;
-    if (!server->ReadClientAuthenticate(Bytes(At(*earlier, "args").items()[1].as_string())).ok())
+    if (!server->ReadClientAuthenticate(HexBytes(At(*earlier, "args").items()[1].as_string())).ok())
       return false;
     if (!server->Accept().ok()) return false;
     keys = server->keys();
@@ -494,22 +480,22 @@ TEST_CASE("secret-handshake-states/data.json: every crypto.js step replayed") {
 
 TEST_CASE("e2e_session.json: handshake and box-stream in both roles, byte-exact") {
   Value doc = ReadVectorJson("generated/e2e_session.json");
-  auto k = Arr<32>(Str(doc, "network_key_hex"));
+  auto k = HexArray<32>(Str(doc, "network_key_hex"));
   const Value& c = At(doc, "client");
   const Value& s = At(doc, "server");
   ssb::Keypair ckp = FromSeedHex(Str(c, "seed_hex"));
   ssb::Keypair skp = FromSeedHex(Str(s, "seed_hex"));
   CHECK(Hex(ckp.public_key()) == Str(c, "ed25519_pk_hex"));
   CHECK(Hex(skp.public_key()) == Str(s, "ed25519_pk_hex"));
-  auto c2s = Bytes(Str(doc, "client_to_server_hex"));
-  auto s2c = Bytes(Str(doc, "server_to_client_hex"));
+  auto c2s = HexBytes(Str(doc, "client_to_server_hex"));
+  auto s2c = HexBytes(Str(doc, "server_to_client_hex"));
   REQUIRE(c2s.size() == static_cast<size_t>(At(doc, "client_to_server_len").as_number()));
   REQUIRE(s2c.size() == static_cast<size_t>(At(doc, "server_to_client_len").as_number()));
   std::span<const uint8_t> cs(c2s), sc(s2c);
 
   // Our server reads what the JavaScript client sent and must answer with what the
   // JavaScript server sent; likewise our client.
-  ssb::ShsServer server(skp, k, Arr<32>(Str(s, "ephemeral_curve25519_sk_hex")));
+  ssb::ShsServer server(skp, k, HexArray<32>(Str(s, "ephemeral_curve25519_sk_hex")));
   REQUIRE(server.ReadClientHello(cs.subspan(0, 64)).ok());
   CHECK(Hex(server.Hello()) == Hex(sc.subspan(0, 64)));
   auto client_id = server.ReadClientAuthenticate(cs.subspan(64, 112));
@@ -521,7 +507,7 @@ TEST_CASE("e2e_session.json: handshake and box-stream in both roles, byte-exact"
   auto skeys = server.keys();
   REQUIRE(skeys.ok());
 
-  ssb::ShsClient client(ckp, skp.public_key(), k, Arr<32>(Str(c, "ephemeral_curve25519_sk_hex")));
+  ssb::ShsClient client(ckp, skp.public_key(), k, HexArray<32>(Str(c, "ephemeral_curve25519_sk_hex")));
   CHECK(Hex(client.Hello()) == Hex(cs.subspan(0, 64)));
   REQUIRE(client.ReadServerHello(sc.subspan(0, 64)).ok());
   auto msg3 = client.Authenticate();
