@@ -58,7 +58,7 @@ const std::vector<RemoteVerb>& RemoteVerbs() {
 
 // The muxrpc arguments of a verb: muxrpcli passes positional arguments first, then the
 // options object; verbs whose JS method takes one options object get the positional folded in.
-ssb::Result<Value> RemoteArgs(const std::string& verb, const VerbArgs& a, const Context& ctx) {
+ssb::Result<Value> RemoteArgs(const std::string& verb, const VerbArgs& a) {
   Value args = Value::Array();
   Value opts = a.options;
   auto first = [&]() -> std::string { return a.positional.empty() ? "" : a.positional[0]; };
@@ -82,7 +82,6 @@ ssb::Result<Value> RemoteArgs(const std::string& verb, const VerbArgs& a, const 
     for (const auto& p : a.positional) args.Push(Value::String(p));
     if (opts.size() > 0) args.Push(std::move(opts));
   }
-  (void)ctx;
   return args;
 }
 
@@ -112,9 +111,6 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const RemoteV
     auto r = co_await conn->Call(rv.method, std::move(args));
     if (!r.ok()) {
       code = ctx.Fail(r.status());
-    } else if (std::string(rv.verb) == "whoami" || std::string(rv.verb) == "status" ||
-               std::string(rv.verb) == "get" || r->is_object() || r->is_array()) {
-      ctx.Print(*r);
     } else {
       ctx.Print(*r);
       if (std::string(rv.verb) == "blobs.has" && r->is_bool() && !r->as_bool()) code = kExitNotFound;
@@ -185,7 +181,7 @@ std::optional<int> RunThroughServer(const std::string& verb, Context& ctx, const
   asio::error_code ec;
   sock.connect(asio::local::stream_protocol::endpoint(ssb::LocalSocketPath(ctx.globals().path)), ec);
   if (ec) return std::nullopt;  // no server: the embedded store answers
-  auto args = RemoteArgs(verb, a, ctx);
+  auto args = RemoteArgs(verb, a);
   if (!args.ok()) return ctx.Fail(args.status());
   ssb::rpc::PeerInfo peer;
   peer.owner = true;

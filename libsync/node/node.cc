@@ -352,16 +352,13 @@ awaitable<void> Node::Impl::RunPeer(std::shared_ptr<PeerState> peer) {
   }
   Status why = co_await peer->conn->Run();
   peers_.erase(peer->conn.get());
-  if (peer->ingest) {
-    auto report = peer->ingest->Flush();
-    if (report.ok() && !report->appended.empty()) AfterAppend(report->appended);
-  }
   if (!peer->owner) {
     ApplyBlobActions(blob_wants_->PeerDisconnected(peer->id));
     Log("disconnected " + peer->id + (why.ok() ? "" : ": " + why.message()) + " (" +
         std::to_string(peer->messages_received) + " messages received)");
   }
-  // Wake the verifier (it applies what arrived, then ends) and fetchers waiting for room.
+  // Wake the verifier (it applies and flushes what arrived, then ends) and fetchers waiting
+  // for room.
   if (peer->inbox_signal) peer->inbox_signal->Notify();
   if (peer->inbox_room) peer->inbox_room->Notify();
 }
