@@ -193,6 +193,10 @@ void Node::Impl::Stop() {
     for (auto& [c, p] : peers_) p->conn->Close();
     new_messages_->Notify();
     blobs_changed_->Notify();
+    if (peers_.empty()) {
+      io_.stop();
+      return;
+    }
     // Give the goodbyes a moment to go out, then stop the loop whatever is left.
     auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
     t->async_wait([this, t](const asio::error_code&) { io_.stop(); });

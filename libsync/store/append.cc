@@ -246,10 +246,24 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   s.BindInt(8, item.key_hash);
   Status st = s.Run();
   if (!st.ok()) return st;
+  int64_t log_seq = sqlite3_last_insert_rowid(impl_.db.get());
+  // formats/store-schema.md "blob_refs": only messages with a '&' can reference a blob, so
+  // most appends pay one memchr here.
+  if (item.wire.find('&') != std::string::npos) {
+    store::ForEachBlobRef(item.wire, [&](std::string_view blob) {
+      if (!st.ok()) return;
+      Stmt& r = impl_.insert_blob_ref;
+      StmtScope rs(r);
+      r.BindText(1, blob);
+      r.BindInt(2, log_seq);
+      st = r.Run();
+    });
+    if (!st.ok()) return st;
+  }
   f->seq = seq;
   f->key = m.id();
   out->kind = AppendKind::kAppended;
-  out->log_seq = sqlite3_last_insert_rowid(impl_.db.get());
+  out->log_seq = log_seq;
   out->received = received;
   return Status::Ok();
 }

@@ -63,6 +63,15 @@ CREATE TABLE forks (
 );
 CREATE INDEX forks_feed ON forks (feed);
 )sql",
+    // 1 -> 2: blobs referenced by stored messages (formats/store-schema.md "blob_refs"); the
+    // rows for messages stored before are filled by BackfillBlobRefs.
+    R"sql(
+CREATE TABLE blob_refs (
+  blob     TEXT    PRIMARY KEY,
+  log_seq  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX blob_refs_recent ON blob_refs (log_seq);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
 
@@ -139,6 +148,31 @@ Status Unrecognized(const std::string& path, const Status& s) {
   return s;
 }
 
+// Schema 2 indexes the blob ids that messages reference as they are appended; a store that
+// had messages before fills the index once, here, in the migration's transaction.
+Status BackfillBlobRefs(Db& db) {
+  Stmt scan, insert;
+  SSB_RETURN_IF_ERROR(scan.Prepare(
+      db, "SELECT log_seq, value FROM messages WHERE instr(value, '&') > 0 ORDER BY log_seq"));
+  SSB_RETURN_IF_ERROR(insert.Prepare(db, store::kInsertBlobRef));
+  for (;;) {
+    auto row = scan.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    int64_t log_seq = scan.ColumnInt(0);
+    std::string value = scan.ColumnText(1);
+    Status st;
+    store::ForEachBlobRef(value, [&](std::string_view blob) {
+      if (!st.ok()) return;
+      StmtScope s(insert);
+      insert.BindText(1, blob);
+      insert.BindInt(2, log_seq);
+      st = insert.Run();
+    });
+    SSB_RETURN_IF_ERROR(st);
+  }
+}
+
 Status Migrate(Db& db, int64_t from) {
   Transaction tx(db);
   SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
@@ -152,6 +186,7 @@ Status Migrate(Db& db, int64_t from) {
   }
   for (int64_t v = from; v < kStoreSchemaVersion; ++v) {
     SSB_RETURN_IF_ERROR(db.Exec(kMigrations[v]));
+    if (v == 1) SSB_RETURN_IF_ERROR(BackfillBlobRefs(db));
   }
   char pragma[96];
   std::snprintf(pragma, sizeof pragma, "PRAGMA application_id = %u; PRAGMA user_version = %d;",
@@ -277,6 +312,7 @@ Status Store::Impl::PrepareStatements() {
       {&insert_fork,
        "INSERT OR IGNORE INTO forks (feed, sequence, kind, stored_key, offending_key, "
        "offending_value, detected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+      {&insert_blob_ref, store::kInsertBlobRef},
       {&max_received, "SELECT received FROM messages ORDER BY log_seq DESC LIMIT 1"},
       {&set_plaintext, "UPDATE messages SET plaintext = ?3 WHERE key_hash = ?1 AND key = ?2"},
       {&get_by_key, "SELECT " + cols +
@@ -305,6 +341,13 @@ std::optional<int64_t> KeyHash(std::string_view key) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | (*digest)[static_cast<size_t>(i)];
   return static_cast<int64_t>(v);
+}
+
+void ForEachBlobRef(std::string_view text, const std::function<void(std::string_view)>& visit) {
+  // A blob id is 52 characters: '&', 44 base64, ".sha256".
+  for (size_t i = text.find('&'); i != std::string_view::npos; i = text.find('&', i + 1)) {
+    if (i + 52 <= text.size() && IsBlobId(text.substr(i, 52))) visit(text.substr(i, 52));
+  }
 }
 
 StoredMessage ReadRow(const Stmt& s) {
@@ -587,6 +630,19 @@ Result<std::map<std::string, int64_t>> Store::Clock() {
   return out;
 }
 
+Status Store::ReferencedBlobs(const std::function<bool(const std::string&)>& visit) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(
+      s.Prepare(impl_->db, "SELECT blob FROM blob_refs ORDER BY log_seq DESC, blob"));
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    if (!visit(s.ColumnText(0))) return Status::Ok();
+  }
+}
+
 Result<std::vector<ForkRecord>> Store::ListForks(std::string_view author) {
   std::lock_guard lock(impl_->mu);
   Stmt s;
@@ -666,6 +722,44 @@ Status Store::CheckIntegrity() {
     return Status::Corruption("store " + impl_->db.path() + " failed quick_check: " + problems);
   }
   return Status::Ok();
+}
+
+Result<std::unique_ptr<StoreTransaction>> Store::BeginTransaction() {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->options.read_only) {
+    return Status::PermissionDenied("store " + impl_->db.path() + " is open read-only");
+  }
+  if (sqlite3_get_autocommit(impl_->db.get()) == 0) {
+    return Status::InvalidArgument("store " + impl_->db.path() + ": a transaction is open already");
+  }
+  SSB_RETURN_IF_ERROR(impl_->db.Exec("BEGIN IMMEDIATE"));
+  std::unique_ptr<StoreTransaction> t(new StoreTransaction(*this));
+  t->open_ = true;
+  return t;
+}
+
+StoreTransaction::~StoreTransaction() {
+  if (!open_) return;
+  std::lock_guard lock(store_.impl_->mu);
+  // Harmless when SQLite rolled back already (e.g. after SQLITE_FULL).
+  sqlite3_exec(store_.impl_->db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+Status StoreTransaction::Commit() {
+  if (!open_) return Status::InvalidArgument("transaction is not open");
+  std::lock_guard lock(store_.impl_->mu);
+  Store::Impl& impl = *store_.impl_;
+  if (sqlite3_get_autocommit(impl.db.get()) != 0) {
+    // SQLite ended it on an error (SQLITE_FULL, SQLITE_IOERR...): nothing was kept.
+    open_ = false;
+    return Status::IoError("store " + impl.db.path() + ": the transaction was rolled back");
+  }
+  Status s = impl.db.Exec("COMMIT");
+  if (!s.ok()) {
+    sqlite3_exec(impl.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  open_ = false;
+  return s;
 }
 
 Status Store::Checkpoint() {

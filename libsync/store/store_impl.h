@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ class Store::Impl {
   store::Stmt freeze_feed;
   store::Stmt insert_msg;
   store::Stmt insert_fork;
+  store::Stmt insert_blob_ref;  // (blob, log_seq): the newest reference wins
   store::Stmt max_received;
   store::Stmt set_plaintext;
   store::Stmt get_by_key;
@@ -48,6 +50,12 @@ StoredMessage ReadRow(const Stmt& s);
 // formats/store-schema.md "messages": key_hash is the first 8 bytes of the SHA-256 digest that
 // the message id names, big-endian, as a signed 64-bit integer. nullopt: not a message id.
 std::optional<int64_t> KeyHash(std::string_view key);
+// formats/store-schema.md "blob_refs": every blob id (`&` + 44 base64 + `.sha256`) that occurs
+// anywhere in a message's wire JSON, in order of occurrence (repeats included).
+void ForEachBlobRef(std::string_view text, const std::function<void(std::string_view)>& visit);
+inline constexpr const char* kInsertBlobRef =
+    "INSERT INTO blob_refs (blob, log_seq) VALUES (?1, ?2) "
+    "ON CONFLICT (blob) DO UPDATE SET log_seq = max(log_seq, excluded.log_seq)";
 
 }  // namespace store
 }  // namespace ssb

@@ -43,7 +43,7 @@ namespace ssb {
 inline constexpr uint32_t kStoreApplicationId = 0x73736253;
 // The schema version this build writes (PRAGMA user_version). Older files are migrated on a
 // read-write Open; newer files are refused with kUnsupported.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 struct StoreOptions {
   // Open without write access. The file must exist and be at the current schema version.
