@@ -122,17 +122,24 @@ std::optional<std::string> Stmt::ColumnOptText(int i) const {
 Transaction::~Transaction() {
   // Rollback cannot be reported from a destructor; the caller is already returning the error
   // that made it skip Commit().
-  if (open_) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  if (!open_) return;
+  if (nested_) {
+    sqlite3_exec(db_.get(), "ROLLBACK TO nested; RELEASE nested", nullptr, nullptr, nullptr);
+  } else {
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
 }
 
 Status Transaction::Begin(bool immediate) {
-  SSB_RETURN_IF_ERROR(db_.Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  // An outer transaction already holds the write lock (it was begun IMMEDIATE).
+  nested_ = sqlite3_get_autocommit(db_.get()) == 0;
+  SSB_RETURN_IF_ERROR(db_.Exec(nested_ ? "SAVEPOINT nested" : immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
   open_ = true;
   return Status::Ok();
 }
 
 Status Transaction::Commit() {
-  Status s = db_.Exec("COMMIT");
+  Status s = db_.Exec(nested_ ? "RELEASE nested" : "COMMIT");
   // A failed COMMIT (e.g. SQLITE_FULL) may leave the transaction open; the destructor then
   // rolls it back. When SQLite rolled back by itself, the ROLLBACK is a harmless no-op.
   if (s.ok()) open_ = false;

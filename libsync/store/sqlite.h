@@ -108,6 +108,9 @@ class StmtScope {
 };
 
 // BEGIN (IMMEDIATE for writers) ... COMMIT; rolls back in the destructor unless committed.
+// Inside a transaction that is already open on the connection (Store::BeginTransaction), it is
+// a SAVEPOINT instead: Commit releases it into the outer transaction, and the destructor rolls
+// back to it, so a call keeps its all-or-nothing behaviour there too.
 class Transaction {
  public:
   explicit Transaction(Db& db) : db_(db) {}
@@ -121,6 +124,7 @@ class Transaction {
  private:
   Db& db_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 }  // namespace ssb::store

@@ -414,3 +414,110 @@ TEST_CASE("HMAC-signed messages need the network's key") {
   REQUIRE(outs.ok());
   CHECK((*outs)[0].kind == AppendKind::kAppended);
 }
+
+namespace {
+
+// A post by `keys` after `prev` whose text mentions `text`.
+Message PostMentioning(const Keypair& keys, std::optional<FeedState>& prev, const std::string& text) {
+  auto c = json::Value::Object();
+  c.Set("type", json::Value::String("post"));
+  c.Set("text", json::Value::String(text));
+  auto m = CreateMessage(keys, prev ? &*prev : nullptr, c, 1000.0 + (prev ? static_cast<double>(prev->sequence) : 0));
+  REQUIRE(m.ok());
+  prev = FeedState{m->id(), prev ? prev->sequence + 1 : 1};
+  return std::move(m).value();
+}
+
+std::string BlobIdOf(int i) {
+  auto d = Sha256(std::span(reinterpret_cast<const uint8_t*>(&i), sizeof i));
+  return "&" + Base64Encode(d) + ".sha256";
+}
+
+std::vector<std::string> Referenced(Store& s) {
+  std::vector<std::string> out;
+  REQUIRE(s.ReferencedBlobs([&](const std::string& id) {
+    out.push_back(id);
+    return true;
+  }).ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("appends index the blobs a message references, newest reference first") {
+  TempDir dir;
+  auto store = OpenStore(dir.File("db.sqlite"));
+  auto keys = Keypair::FromSeed(std::array<uint8_t, 32>{11});
+  std::optional<FeedState> prev;
+  REQUIRE(store->Append(PostMentioning(keys, prev, "see " + BlobIdOf(1) + " and " + BlobIdOf(2))).ok());
+  REQUIRE(store->Append(PostMentioning(keys, prev, "no blob, & no id &abc.sha256")).ok());
+  REQUIRE(store->Append(PostMentioning(keys, prev, "again " + BlobIdOf(1))).ok());
+  CHECK(Referenced(*store) == std::vector<std::string>{BlobIdOf(1), BlobIdOf(2)});
+  // A rejected message (a gap) indexes nothing.
+  std::optional<FeedState> skip = FeedState{prev->id, prev->sequence + 1};
+  auto gap = PostMentioning(keys, skip, BlobIdOf(3));
+  CHECK_FALSE(store->Append(gap).ok());
+  CHECK(Referenced(*store).size() == 2);
+}
+
+TEST_CASE("a schema 1 store is migrated and its blob references filled in once") {
+  if (std::system("command -v sqlite3 >/dev/null 2>&1") != 0) {
+    WARN("SKIPPED: the sqlite3 shell is not installed (Debian package sqlite3)");
+    return;
+  }
+  TempDir dir;
+  std::string path = dir.File("db.sqlite");
+  auto keys = Keypair::FromSeed(std::array<uint8_t, 32>{12});
+  {
+    auto store = OpenStore(path);
+    std::optional<FeedState> prev;
+    REQUIRE(store->Append(PostMentioning(keys, prev, BlobIdOf(5))).ok());
+    REQUIRE(store->Append(PostMentioning(keys, prev, "plain")).ok());
+    REQUIRE(store->Append(PostMentioning(keys, prev, BlobIdOf(6))).ok());
+  }
+  // Make it what schema 1 wrote: no blob_refs table.
+  std::string cmd = "sqlite3 '" + path + "' 'DROP TABLE blob_refs; PRAGMA user_version=1;'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto store = OpenStore(path);
+  CHECK(Referenced(*store) == std::vector<std::string>{BlobIdOf(6), BlobIdOf(5)});
+  CHECK(store->Stats().value().messages == 3);
+}
+
+TEST_CASE("a store transaction makes many appends visible together, or not at all") {
+  TempDir dir;
+  std::string path = dir.File("db.sqlite");
+  auto store = OpenStore(path);
+  auto keys = Keypair::FromSeed(std::array<uint8_t, 32>{13});
+  std::optional<FeedState> prev;
+  std::vector<Message> first, second;
+  for (int i = 0; i < 3; ++i) first.push_back(PostMentioning(keys, prev, "one " + std::to_string(i)));
+  for (int i = 0; i < 3; ++i) second.push_back(PostMentioning(keys, prev, "two " + std::to_string(i)));
+  {
+    auto tx = store->BeginTransaction();
+    REQUIRE(tx.ok());
+    CHECK(store->BeginTransaction().status().code() == Code::kInvalidArgument);
+    REQUIRE(store->AppendBatch(first).ok());
+    REQUIRE(store->AppendBatch(second).ok());
+    CHECK(store->Latest(keys.id()).value()->sequence == 6);  // seen inside
+    // Another connection sees nothing yet.
+    StoreOptions ro;
+    ro.read_only = true;
+    auto other = OpenStore(path, ro);
+    CHECK_FALSE(other->Latest(keys.id()).value().has_value());
+  }  // rolled back
+  CHECK_FALSE(store->Latest(keys.id()).value().has_value());
+  {
+    auto tx = store->BeginTransaction();
+    REQUIRE(tx.ok());
+    REQUIRE(store->AppendBatch(first).ok());
+    // A call that fails inside rolls back only itself (a savepoint).
+    auto bad = second;
+    bad.erase(bad.begin());  // a gap: rejected, nothing of it stored
+    auto r = store->AppendBatch(bad);
+    REQUIRE(r.ok());
+    CHECK((*r)[0].kind == AppendKind::kRejected);
+    REQUIRE((*tx)->Commit().ok());
+  }
+  CHECK(store->Latest(keys.id()).value()->sequence == 3);
+  CHECK(store->CheckIntegrity().ok());
+}

@@ -167,6 +167,32 @@ struct AppendOutcome {
   bool fork_recorded = false; // kRejected with kFork: this message was recorded as a fork now
 };
 
+class Store;
+
+// One write transaction spanning many calls on a Store (Store::BeginTransaction): everything
+// those calls write becomes visible at Commit, all together, or never (destruction without
+// Commit, a failed Commit, or a crash at any moment roll it all back). Each call inside keeps
+// its own all-or-nothing behaviour as a savepoint. It holds the store's write lock until it
+// ends, so other connections' writers wait (and fail with kBusy after busy_timeout_ms).
+// SQLite spills the dirty pages of a large transaction to the WAL file, so memory stays
+// bounded; the WAL grows by the transaction's size until Commit.
+// WARNING: while it is open, every call on this Store from any thread joins it (reads see its
+// uncommitted rows); use it where one thread owns the Store, as the bundle importer does.
+class StoreTransaction {
+ public:
+  ~StoreTransaction();
+  StoreTransaction(const StoreTransaction&) = delete;
+  StoreTransaction& operator=(const StoreTransaction&) = delete;
+  // Error: kNoSpace, kIoError, kBusy...; the transaction is rolled back then.
+  Status Commit();
+
+ private:
+  friend class Store;
+  explicit StoreTransaction(Store& store) : store_(store) {}
+  Store& store_;
+  bool open_ = false;
+};
+
 class Store {
  public:
   // Opens (or creates) the store file at `path` (normally <data dir>/db.sqlite; see
@@ -206,6 +232,11 @@ class Store {
   // kLimitExceeded. The stored text is msg.Wire() of the parsed value, not the input bytes.
   Result<std::vector<AppendOutcome>> AppendWireBatch(std::span<const std::string_view> texts,
                                                      const AppendOptions& options = {});
+
+  // Begins a StoreTransaction (BEGIN IMMEDIATE). Error: kBusy when another connection holds
+  // the write lock past busy_timeout_ms, kInvalidArgument when one is open on this Store
+  // already, kPermissionDenied for a read-only store.
+  Result<std::unique_ptr<StoreTransaction>> BeginTransaction();
 
   // Stores the decrypted content (JSON text, e.g. from private-box) of message `key`;
   // an empty optional clears it. Error: kNotFound when no such message is stored.
@@ -248,6 +279,12 @@ class Store {
   // sequence where they froze).
   Result<std::map<std::string, int64_t>> Clock();
 
+  // Blob ids referenced (`&…=.sha256` anywhere in the wire JSON) by stored messages, each
+  // once, the most recently stored reference first (ties by id). Kept by the store as messages
+  // are appended (formats/store-schema.md "blob_refs"), so this reads an index, not every
+  // message. Return false from `visit` to stop.
+  Status ReferencedBlobs(const std::function<bool(const std::string&)>& visit);
+
   // Recorded forks, oldest first; `author` empty: of all feeds.
   Result<std::vector<ForkRecord>> ListForks(std::string_view author = {});
 
@@ -264,6 +301,7 @@ class Store {
   class Impl;  // private; defined in libsync/store/
 
  private:
+  friend class StoreTransaction;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
