@@ -261,9 +261,9 @@ int main(int argc, char** argv) {
   exp->add_option("--level", level, "zstd level (default 9)")->check(CLI::Range(1, 19));
 
   std::string want_in;
-  exp->add_option("--want", want_in, "a receiver's want file: export exactly what it lacks");
+  exp->add_option("--want", want_in, "a receiver's want file: export exactly the messages and blobs it lacks");
 
-  auto* wnt = app.add_subcommand("want", "write our signed want file (what we have)");
+  auto* wnt = app.add_subcommand("want", "write our signed want file (what we have, and the blobs we lack)");
   std::string want_out;
   wnt->add_option("--out,-o", want_out, "output file, or - for stdout")->required();
 
@@ -410,6 +410,7 @@ int main(int argc, char** argv) {
       }
       // Our policy still decides what goes out (--all / --feeds); the want file only narrows it.
       eo.since = w->clock;
+      eo.wanted_blobs = w->blobs;  // shipped when we hold them, within --blob-budget
     }
     if (!since_file.empty()) {
       auto text = ssb::ReadFile(since_file);
@@ -431,6 +432,7 @@ int main(int argc, char** argv) {
     c.out["parts"] = r->parts.size();
     c.out["messages"] = r->messages;
     c.out["blobs"] = r->blobs;
+    c.out["wanted_blobs"] = r->wanted_blobs;
     c.out["bytes"] = r->bytes;
     c.out["body_bytes"] = r->body_bytes;
     if (r->parts.empty()) {
@@ -456,11 +458,9 @@ int main(int argc, char** argv) {
   };
 
   if (*wnt) {
-    auto clock = stores->store->Clock();
-    if (!clock.ok()) return Fail(c, clock.status());
-    ssb::WantFile w;
-    w.network = network;
-    w.clock = *clock;
+    auto made = ssb::MakeWantFile(*stores->store, &*stores->blobs, network);
+    if (!made.ok()) return Fail(c, made.status());
+    const ssb::WantFile& w = *made;
     std::string text = ssb::EncodeWantFile(w, *keys);
     if (c.dry_run) return Finish(c, kOk);
     if (want_out == "-") {
@@ -470,6 +470,7 @@ int main(int argc, char** argv) {
     if (auto st = ssb::WriteFileAtomic(want_out, text, 0644); !st.ok()) return Fail(c, st);
     c.out["file"] = want_out;
     c.out["feeds"] = w.clock.size();
+    c.out["blobs"] = w.blobs.size();
     return Finish(c, kOk);
   }
 
@@ -484,6 +485,7 @@ int main(int argc, char** argv) {
     if (auto st = decrypt_new(); !st.ok()) return Fail(c, st);
     c.out["imported_messages"] = r->messages_imported;
     c.out["exported_messages"] = r->messages_exported;
+    c.out["exported_blobs"] = r->blobs_exported;
     c.out["other_wants"] = r->other_wants;
     c.out["written"] = r->written;
     njson files = njson::array();

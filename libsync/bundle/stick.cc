@@ -94,6 +94,23 @@ std::string SeenPath(const ImportOptions& o) { return SeenDir(o) + "/imported.tx
 
 }  // namespace
 
+Result<WantFile> MakeWantFile(Store& store, const BlobStore* blobs, const std::string& network) {
+  WantFile w;
+  w.network = network;
+  auto clock = store.Clock();
+  if (!clock.ok()) return clock.status();
+  w.clock = std::move(clock).value();
+  if (blobs) {
+    // The store's index of referenced blobs, newest reference first: when more than the limit
+    // are missing, the recent ones are asked for.
+    SSB_RETURN_IF_ERROR(store.ReferencedBlobs([&](const std::string& id) {
+      if (!blobs->Has(id)) w.blobs.push_back(id);
+      return w.blobs.size() < kMaxWantBlobs;
+    }));
+  }
+  return w;
+}
+
 std::string EncodeWantFile(const WantFile& w, const Keypair& writer) {
   WantFile copy = w;
   copy.feed = writer.id();
@@ -239,12 +256,10 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
     }
   }
 
-  // 2. Our want file: what we hold now.
-  auto clock = store.Clock();
-  if (!clock.ok()) return clock.status();
-  WantFile want;
-  want.network = opt.import.network;
-  want.clock = *clock;
+  // 2. Our want file: what we hold now, and the blobs our messages reference that we lack.
+  auto made = MakeWantFile(store, blobs, opt.import.network);
+  if (!made.ok()) return made.status();
+  const WantFile& want = *made;
   if (!opt.dry_run) {
     std::string path = root + "/wants/" + mine + ".ssb-want";
     SSB_RETURN_IF_ERROR(WriteFileAtomic(path, EncodeWantFile(want, me), 0644));
@@ -254,6 +269,8 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
   // 3. Export for the others: everything we hold beyond what every known want file has
   //    (people without a want file yet get everything).
   std::map<std::string, int64_t> since;
+  std::vector<std::string> wanted;  // the union of their blob wants, first mention first
+  std::set<std::string> wanted_seen;
   bool first = true;
   for (const auto& name : ListDir(root + "/wants")) {
     if (!EndsWith(name, ".ssb-want") || name == mine + ".ssb-want") continue;
@@ -262,6 +279,9 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
     auto w = ParseWantFile(*text);
     if (!w.ok() || w->network != opt.import.network) continue;  // untrusted: ignore bad ones
     ++report.other_wants;
+    for (const auto& b : w->blobs) {
+      if (wanted_seen.insert(b).second) wanted.push_back(b);
+    }
     if (first) {
       since = w->clock;
       first = false;
@@ -280,6 +300,7 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
   ExportOptions eo;
   eo.all = true;
   eo.since = since;
+  eo.wanted_blobs = std::move(wanted);
   eo.network = opt.import.network;
   eo.sign_key = opt.import.sign_key;
   eo.blob_budget = opt.blob_budget;
@@ -294,6 +315,7 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
   auto exported = ExportBundle(store, blobs, me, eo, out_dir + "/all.ssb-bundle");
   if (!exported.ok()) return exported.status();
   report.messages_exported = exported->messages;
+  report.blobs_exported = exported->blobs;
   if (!opt.dry_run) {
     // Our previous export is replaced; remove only our own bundle files that the new one did
     // not rewrite (never anything we do not recognise).

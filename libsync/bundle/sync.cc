@@ -231,19 +231,23 @@ Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair&
     }));
     planner.EndFeed();
   }
-  // Blobs under the budget: those our own feed references first, then the others, each in
-  // order of first reference (formats/bundle.md "Blob selection").
+  // Blobs under the budget (formats/bundle.md "Export"): those a receiver asked for, in the
+  // order its want file lists them; then those our own exported messages reference; then those
+  // the other exported messages reference, each in order of first reference. A blob that does
+  // not fit is skipped; one we do not hold is not shipped.
   if (blobs) {
     std::set<std::string> seen;
     uint64_t used = 0;
-    for (auto* list : {&own_refs, &other_refs}) {
+    const std::vector<std::string>* lists[] = {&opt.wanted_blobs, &own_refs, &other_refs};
+    for (const auto* list : lists) {
       for (const auto& id : *list) {
-        if (!seen.insert(id).second) continue;
+        if (!IsBlobId(id) || !seen.insert(id).second) continue;
         auto size = blobs->Size(id);
         if (!size.ok() || used + *size > opt.blob_budget) continue;
         used += *size;
         planner.AddBlob(id, *size);
         ++result.blobs;
+        if (list == &opt.wanted_blobs) ++result.wanted_blobs;
       }
     }
   }

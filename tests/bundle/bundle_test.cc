@@ -8,7 +8,9 @@
 #include <random>
 #include <sstream>
 
+#include "ssb/base64.h"
 #include "ssb/bundle_sync.h"
+#include "ssb/stick.h"
 #include "ssb/files.h"
 #include "support/vectors.h"
 
@@ -341,4 +343,146 @@ TEST_CASE("a bundle with an invalid message applies nothing") {
   REQUIRE_FALSE(imported.ok());
   CHECK(imported.status().code() == Code::kInvalidMessage);
   CHECK(b.Clock().empty());  // verified before any write
+}
+
+namespace {
+
+// A feed of `n` posts by `keys`; post i references blob_refs[i] when that is not empty.
+std::vector<Message> PostsWithRefs(const Keypair& keys, const std::vector<std::string>& blob_refs) {
+  std::vector<Message> out;
+  std::optional<FeedState> prev;
+  for (size_t i = 0; i < blob_refs.size(); ++i) {
+    auto c = json::Value::Object();
+    c.Set("type", json::Value::String("post"));
+    c.Set("text", json::Value::String("post " + std::to_string(i) +
+                                      (blob_refs[i].empty() ? "" : " with " + blob_refs[i])));
+    auto m = CreateMessage(keys, prev ? &*prev : nullptr, c, 1000.0 + static_cast<double>(i));
+    REQUIRE(m.ok());
+    prev = FeedState{m->id(), static_cast<int64_t>(i + 1)};
+    out.push_back(std::move(m).value());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("want files list missing referenced blobs, and export --want ships exactly those") {
+  TempDir t;
+  Node a(t / "a"), b(t / "b");
+  auto keys = Keypair::FromSeed(std::array<uint8_t, 32>{3});
+  std::vector<uint8_t> present(5000, 1), missing(7000, 2), unreferenced(3000, 4);
+  auto present_id = a.blobs->Add(present).value();
+  auto missing_id = a.blobs->Add(missing).value();
+  auto unref_id = a.blobs->Add(unreferenced).value();
+  // b holds every message (both reference blobs) and the first blob, not the second.
+  auto posts = PostsWithRefs(keys, {present_id, "", missing_id});
+  for (const auto& m : posts) {
+    REQUIRE(a.store->Append(m).ok());
+    REQUIRE(b.store->Append(m).ok());
+  }
+  REQUIRE(b.blobs->Add(present).ok());
+
+  auto want = MakeWantFile(*b.store, &*b.blobs, NetworkIdFromKey(MainNetKey()));
+  REQUIRE(want.ok());
+  CHECK(want->blobs == std::vector<std::string>{missing_id});
+  // The signed file round-trips with its blob list.
+  auto parsed = ParseWantFile(EncodeWantFile(*want, keys));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->blobs == want->blobs);
+  CHECK(parsed->clock == b.Clock());
+
+  // No message is missing, so the bundle carries the wanted blob alone.
+  ExportOptions o = AllOptions();
+  o.since = parsed->clock;
+  o.wanted_blobs = parsed->blobs;
+  o.wanted_blobs.push_back("&" + std::string(43, 'A') + "=.sha256");  // a blob a lacks: skipped
+  auto e = ExportBundle(*a.store, &*a.blobs, Exporter(), o, t / "blobs.ssb-bundle");
+  REQUIRE(e.ok());
+  CHECK(e->messages == 0);
+  CHECK(e->blobs == 1);
+  CHECK(e->wanted_blobs == 1);
+  REQUIRE(e->files.size() == 1);
+  CHECK(ReadToEnd(t / "blobs.ssb-bundle").ok());
+  auto v = VerifyBundle(t / "blobs.ssb-bundle", b.store.get(), Import());
+  REQUIRE(v.ok());
+  CHECK(v->header.ranges.empty());
+  REQUIRE(v->header.blobs.size() == 1);
+  CHECK(v->header.blobs[0].id == missing_id);
+
+  auto r = ImportBundle(*b.store, &*b.blobs, t / "blobs.ssb-bundle", Import());
+  REQUIRE(r.ok());
+  CHECK(r->blobs_stored == 1);
+  CHECK(r->messages_applied == 0);
+  CHECK(b.blobs->Get(missing_id).value() == missing);  // Get re-hashes
+  CHECK_FALSE(b.blobs->Has(unref_id));
+  CHECK(MakeWantFile(*b.store, &*b.blobs, NetworkIdFromKey(MainNetKey()))->blobs.empty());
+  // Importing it again stores nothing new.
+  auto again = ImportBundle(*b.store, &*b.blobs, t / "blobs.ssb-bundle", Import());
+  REQUIRE(again.ok());
+  CHECK(again->blobs_stored == 0);
+
+  // The budget still applies to wanted blobs.
+  o.blob_budget = 1000;
+  auto small = ExportBundle(*a.store, &*a.blobs, Exporter(), o, t / "none.ssb-bundle");
+  REQUIRE(small.ok());
+  CHECK(small->blobs == 0);
+  CHECK(small->files.empty());  // nothing to do
+}
+
+TEST_CASE("want files ask for the most recently referenced blobs first") {
+  TempDir t;
+  Node b(t / "b");
+  auto keys = Keypair::FromSeed(std::array<uint8_t, 32>{4});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    auto sha = Sha256(std::span(reinterpret_cast<const uint8_t*>(&i), sizeof i));
+    ids.push_back("&" + Base64Encode(sha) + ".sha256");
+  }
+  // ids[0] is referenced by posts 0 and 3, so it counts as newest; ids[1] by post 1 only.
+  auto posts = PostsWithRefs(keys, {ids[0], ids[1], ids[2], ids[0] + " " + ids[3]});
+  REQUIRE(b.store->AppendBatch(posts).ok());
+  auto want = MakeWantFile(*b.store, &*b.blobs, NetworkIdFromKey(MainNetKey()));
+  REQUIRE(want.ok());
+  std::vector<std::string> newest_first = {ids[0], ids[3], ids[2], ids[1]};
+  std::sort(newest_first.begin(), newest_first.begin() + 2);  // same message: by id
+  CHECK(want->blobs == newest_first);
+}
+
+TEST_CASE("stick sync carries a blob that the receiver's want file asks for") {
+  TempDir t;
+  Node a(t / "a"), b(t / "b");
+  auto ka = Keypair::FromSeed(std::array<uint8_t, 32>{6});
+  auto kb = Keypair::FromSeed(std::array<uint8_t, 32>{7});
+  std::vector<uint8_t> bytes(12345, 9);
+  auto blob = a.blobs->Add(bytes).value();
+  // b already has a's messages (e.g. from an online sync) but not the blob they reference.
+  for (const auto& m : PostsWithRefs(ka, {"", blob, ""})) {
+    REQUIRE(a.store->Append(m).ok());
+    REQUIRE(b.store->Append(m).ok());
+  }
+  std::string stick = t / "stick";
+  fs::create_directories(stick);
+  REQUIRE(InitStick(stick, NetworkIdFromKey(MainNetKey())).ok());
+  StickOptions so;
+  so.check_mount = false;
+  so.import = Import();
+  auto sync = [&](Node& n, const Keypair& k, const std::string& name) {
+    StickOptions o = so;
+    o.import.pending_dir = t / (name + "-pending");
+    auto r = SyncStick(*n.store, &*n.blobs, k, stick, o);
+    REQUIRE(r.ok());
+    return std::move(r).value();
+  };
+  sync(b, kb, "b");  // leaves b's want file, which lists the blob
+  CHECK_FALSE(b.blobs->Has(blob));
+  auto ra = sync(a, ka, "a");  // a ships the blob alone: b lacks no message
+  CHECK(ra.messages_exported == 0);
+  CHECK(ra.blobs_exported == 1);
+  auto rb = sync(b, kb, "b");
+  CHECK(rb.messages_imported == 0);
+  REQUIRE(b.blobs->Has(blob));
+  CHECK(b.blobs->Get(blob).value() == bytes);
+  // b's new want file no longer asks for it.
+  auto w = MakeWantFile(*b.store, &*b.blobs, NetworkIdFromKey(MainNetKey()));
+  CHECK(w->blobs.empty());
 }

@@ -20,7 +20,10 @@ struct ExportOptions {
   std::vector<std::string> feeds;         // feed ids; empty with all=false: nothing
   bool all = false;                       // every feed in the store
   std::map<std::string, int64_t> since;   // export sequences above these (a receiver's clock)
-  uint64_t blob_budget = 64u << 20;       // bytes of blobs, referenced by exported messages
+  uint64_t blob_budget = 64u << 20;       // bytes of blobs (wanted or referenced), at most
+  // Blobs a receiver asked for (its want file): shipped first when we hold them, even when no
+  // message is exported (formats/bundle.md "Export"). Untrusted: ids we lack are skipped.
+  std::vector<std::string> wanted_blobs;
   uint64_t max_part = 0;                  // largest file; 0: one file
   int level = 9;                          // zstd level
   std::string network;                    // NetworkIdFromKey of the network
@@ -35,6 +38,7 @@ struct ExportResult {
   std::vector<BundleHeader> parts;        // the planned headers
   uint64_t messages = 0;
   uint64_t blobs = 0;
+  uint64_t wanted_blobs = 0;              // ... of which a receiver asked for
   uint64_t bytes = 0;                     // bytes written
   uint64_t body_bytes = 0;                // uncompressed record bytes
 };

@@ -23,6 +23,11 @@ inline constexpr size_t kMaxWantFile = 32u << 20;
 inline constexpr size_t kMaxWantFeeds = 1000000;
 inline constexpr size_t kMaxWantBlobs = 100000;
 
+// What the store holds and lacks now (formats/want-file.md "Writing"): its clock, and the blob
+// ids that stored messages reference but `blobs` does not hold, most recently referenced first,
+// at most kMaxWantBlobs. `blobs` null: no blob wants. Errors from the store.
+Result<WantFile> MakeWantFile(Store& store, const BlobStore* blobs, const std::string& network);
+
 std::string EncodeWantFile(const WantFile& w, const Keypair& writer);
 // Checks limits, shape and the writer's signature. Error: kInvalidInput.
 Result<WantFile> ParseWantFile(std::string_view text);
@@ -40,6 +45,7 @@ struct StickReport {
   std::vector<std::string> written;      // files we wrote on the stick
   uint64_t messages_imported = 0;
   uint64_t messages_exported = 0;
+  uint64_t blobs_exported = 0;
   size_t other_wants = 0;                // want files of other people found
   bool fork = false;
   bool pending = false;
