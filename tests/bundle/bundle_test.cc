@@ -486,3 +486,63 @@ TEST_CASE("stick sync carries a blob that the receiver's want file asks for") {
   auto w = MakeWantFile(*b.store, &*b.blobs, NetworkIdFromKey(MainNetKey()));
   CHECK(w->blobs.empty());
 }
+
+TEST_CASE("import is all or nothing: a damaged end rolls back every message already appended") {
+  TempDir t;
+  Node a(t / "a");
+  a.AddLines(test::ReadVectorFile("generated/feeds.jsonl"));
+  a.AddLines(test::ReadVectorFile("real-feed-2018/feed.jsonl"));
+  auto blob = a.blobs->Add(std::vector<uint8_t>(4000, 5));
+  REQUIRE(blob.ok());
+  for (const auto& m : PostsWithRefs(Keypair::FromSeed(std::array<uint8_t, 32>{8}), {*blob})) {
+    REQUIRE(a.store->Append(m).ok());
+  }
+  auto e = ExportBundle(*a.store, &*a.blobs, Exporter(), AllOptions(), t / "x.ssb-bundle");
+  REQUIRE(e.ok());
+  std::string good = ReadAll(t / "x.ssb-bundle");
+  // Every message record precedes the trailer: cut into it, and flip a bit of file_sha256.
+  std::string flipped = good;
+  flipped[flipped.size() - 1] = static_cast<char>(flipped.back() ^ 1);
+  for (const std::string& bad : {good.substr(0, good.size() - 20), flipped}) {
+    WriteAll(t / "bad.ssb-bundle", bad);
+    Node b(t / "b");
+    auto r = ImportBundle(*b.store, &*b.blobs, t / "bad.ssb-bundle", Import(t / "b/pending"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidInput);
+    CHECK(b.Clock().empty());
+    CHECK(b.store->Stats().value().messages == 0);
+    CHECK(b.blobs->List().value().empty());
+    CHECK_FALSE(fs::exists(t / "b/pending"));
+    // The same store takes the good file afterwards.
+    auto ok = ImportBundle(*b.store, &*b.blobs, t / "x.ssb-bundle", Import());
+    REQUIRE(ok.ok());
+    CHECK(ok->messages_applied == 486);
+    CHECK(ok->blobs_stored == 1);
+    CHECK(b.Clock() == a.Clock());
+    fs::remove_all(t / "b");
+  }
+}
+
+TEST_CASE("a range that overlaps what we hold applies only the new messages") {
+  TempDir t;
+  Node a(t / "a"), b(t / "b");
+  a.AddLines(test::ReadVectorFile("real-feed-2018/feed.jsonl"));
+  auto author = a.Clock().begin()->first;
+  int64_t total = a.Clock().begin()->second;
+  // b holds the first 100 messages.
+  for (const auto& m : a.store->History(HistoryQuery{author, 1, 100, false}).value()) {
+    REQUIRE(b.store->Append(std::move(Message::Parse(m.value_json)).value()).ok());
+  }
+  auto e = ExportBundle(*a.store, &*a.blobs, Exporter(), AllOptions(), t / "all.ssb-bundle");
+  REQUIRE(e.ok());
+  auto dry = VerifyBundle(t / "all.ssb-bundle", b.store.get(), Import());
+  REQUIRE(dry.ok());
+  CHECK(dry->ranges[0].kind == RangeOutcome::Kind::kApplied);
+  CHECK(dry->ranges[0].applied == total - 100);
+  CHECK(b.Clock()[author] == 100);
+  auto r = ImportBundle(*b.store, &*b.blobs, t / "all.ssb-bundle", Import());
+  REQUIRE(r.ok());
+  CHECK(r->ranges[0].kind == RangeOutcome::Kind::kApplied);
+  CHECK(r->messages_applied == static_cast<uint64_t>(total - 100));
+  CHECK(b.Clock() == a.Clock());
+}

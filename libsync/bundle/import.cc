@@ -1,0 +1,632 @@
+// Verified import of bundles into a store (formats/bundle.md "Import").
+//
+// One pass over the file, in three stages that overlap:
+//   reader thread   decompresses and checks the container (BundleReader: range hashes, blob
+//                   hashes, trailer) and cuts the message records into batches;
+//   verify threads  parse the messages of a batch and check their signatures, one batch each,
+//                   on every core;
+//   caller thread   takes the batches in file order, checks each message against its range and
+//                   chain, decides per range what to do, and appends the new messages.
+// Everything is written inside one StoreTransaction that is committed only after the trailer
+// verified, so a bad message anywhere, a truncated file or a kill at any moment leaves nothing
+// of the bundle in the store. Blobs are staged as temp files in the blob store and moved into
+// place after the commit.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <system_error>
+#include <thread>
+
+#include "ssb/base64.h"
+#include "ssb/bundle_sync.h"
+#include "ssb/files.h"
+#include "ssb/message.h"
+#include "ssb/ref.h"
+
+namespace ssb {
+namespace {
+
+// Messages per batch between the stages, and the bound on what is read but not yet written
+// (batches and payload bytes): memory does not grow with the bundle.
+constexpr size_t kBatchMessages = 256;
+constexpr size_t kMaxBatchesInFlight = 32;
+constexpr size_t kMaxBytesInFlight = 24u << 20;
+// Messages handed to the store per AppendBatch call (a savepoint inside the import's
+// transaction).
+constexpr size_t kApplyBatch = 2048;
+
+std::string DirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The id we hold at `seq`, or "".
+Result<std::string> OurIdAt(Store& store, const std::string& author, int64_t seq) {
+  auto m = store.History(HistoryQuery{author, seq, 1, false});
+  if (!m.ok()) return m.status();
+  if (m->empty() || m->front().sequence != seq) return std::string();
+  return m->front().key;
+}
+
+Status CheckNetwork(const BundleHeader& h, const ImportOptions& opt) {
+  if (!opt.network.empty() && h.network != opt.network) {
+    return Status::PermissionDenied("bundle is from another network (network " +
+                                    h.network.substr(0, 16) + "…, ours " +
+                                    opt.network.substr(0, 16) + "…)");
+  }
+  if (h.sign_key != opt.sign_key) {
+    return Status::PermissionDenied("bundle is from another network (caps.sign differs)");
+  }
+  return Status::Ok();
+}
+
+// A unit of work that travels from the reader through a verify thread to the caller.
+struct Batch {
+  uint64_t index = 0;
+  std::vector<std::string> texts;     // message records, in file order
+  std::vector<uint32_t> range;        // range index of each
+  std::vector<std::optional<Message>> parsed;  // verify stage: nullopt when it did not parse
+  std::vector<Status> parse_status;
+  std::vector<uint8_t> signature_ok;
+  std::optional<BundleRecord> blob;   // a blob record (then texts is empty)
+  uint64_t records = 0;               // records read up to and including this batch
+  bool end = false;                   // the last batch: the reader stopped after it
+  Status error;                       // end: why the reader stopped (ok at a verified end)
+  size_t bytes = 0;
+};
+
+// The reader thread and the verify threads. Next() hands out the batches in file order.
+class Pipeline {
+ public:
+  Pipeline(std::unique_ptr<BundleReader> reader, const ValidateOptions& vopt)
+      : reader_(std::move(reader)), vopt_(vopt) {}
+
+  ~Pipeline() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    room_.notify_all();
+    work_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Starts the threads. With none available, Next() does all the work on the caller's thread.
+  void Start() {
+    unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    try {
+      threads_.emplace_back([this] { ReadLoop(); });
+      for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { VerifyLoop(); });
+    } catch (const std::system_error&) {
+      if (threads_.empty()) inline_ = true;
+    }
+    if (!inline_ && threads_.size() == 1) {
+      // A reader but no verifier: the caller verifies what it takes.
+      verify_inline_ = true;
+    }
+  }
+
+  std::unique_ptr<Batch> Next() {
+    if (inline_) {
+      auto b = ReadWithHeld();
+      Verify(*b);
+      return b;
+    }
+    std::unique_lock lock(mu_);
+    ready_cv_.wait(lock, [&] { return ready_.count(next_) > 0; });
+    auto node = ready_.extract(next_++);
+    std::unique_ptr<Batch> b = std::move(node.mapped());
+    in_flight_--;
+    bytes_in_flight_ -= b->bytes;
+    lock.unlock();
+    room_.notify_one();
+    if (verify_inline_) Verify(*b);
+    return b;
+  }
+
+ private:
+  // Reads up to one batch of message records, or one blob record, or the end.
+  std::unique_ptr<Batch> Read() {
+    auto b = std::make_unique<Batch>();
+    b->index = read_index_++;
+    while (b->texts.size() < kBatchMessages) {
+      auto rec = reader_->Next();
+      if (!rec.ok()) {
+        b->end = true;
+        b->error = rec.status();
+        break;
+      }
+      if (!rec->has_value()) {
+        b->end = true;
+        break;
+      }
+      ++records_;
+      if ((*rec)->type == BundleRecord::Type::kBlob) {
+        if (!b->texts.empty()) {
+          // Keep the blob for the next batch: message batches and blob batches stay apart.
+          held_blob_ = std::move(**rec);
+          --records_;
+          break;
+        }
+        b->bytes += (*rec)->blob.size();
+        b->blob = std::move(**rec);
+        break;
+      }
+      b->bytes += (*rec)->message.size();
+      b->range.push_back(static_cast<uint32_t>(reader_->current_range()));
+      b->texts.push_back(std::move((*rec)->message));
+    }
+    b->records = records_;
+    return b;
+  }
+
+  std::unique_ptr<Batch> ReadWithHeld() {
+    if (held_blob_) {
+      auto b = std::make_unique<Batch>();
+      b->index = read_index_++;
+      b->bytes = held_blob_->blob.size();
+      b->blob = std::move(held_blob_);
+      held_blob_.reset();
+      b->records = ++records_;
+      return b;
+    }
+    return Read();
+  }
+
+  void Verify(Batch& b) {
+    size_t n = b.texts.size();
+    b.parsed.resize(n);
+    b.parse_status.resize(n);
+    b.signature_ok.assign(n, 1);
+    for (size_t i = 0; i < n; ++i) {
+      auto m = Message::Parse(b.texts[i]);
+      if (!m.ok()) {
+        b.parse_status[i] = m.status();
+        continue;
+      }
+      if (vopt_.verify_signature) b.signature_ok[i] = VerifyMessageSignature(*m, vopt_) ? 1 : 0;
+      b.parsed[i].emplace(std::move(m).value());
+    }
+  }
+
+  void ReadLoop() {
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        room_.wait(lock, [&] {
+          return stop_ || (in_flight_ < kMaxBatchesInFlight &&
+                           (in_flight_ == 0 || bytes_in_flight_ < kMaxBytesInFlight));
+        });
+        if (stop_) return;
+      }
+      auto b = ReadWithHeld();
+      bool end = b->end;
+      {
+        std::lock_guard lock(mu_);
+        in_flight_++;
+        bytes_in_flight_ += b->bytes;
+        todo_.push_back(std::move(b));
+        if (end) reading_done_ = true;
+      }
+      work_.notify_one();
+      if (end) {
+        work_.notify_all();
+        return;
+      }
+    }
+  }
+
+  void VerifyLoop() {
+    for (;;) {
+      std::unique_ptr<Batch> b;
+      {
+        std::unique_lock lock(mu_);
+        work_.wait(lock, [&] { return stop_ || !todo_.empty() || reading_done_; });
+        if (stop_ || (todo_.empty() && reading_done_)) return;
+        b = std::move(todo_.front());
+        todo_.pop_front();
+      }
+      Verify(*b);
+      {
+        std::lock_guard lock(mu_);
+        uint64_t i = b->index;
+        ready_.emplace(i, std::move(b));
+      }
+      ready_cv_.notify_all();
+    }
+  }
+
+  std::unique_ptr<BundleReader> reader_;
+  ValidateOptions vopt_;
+  std::vector<std::thread> threads_;
+  bool inline_ = false, verify_inline_ = false;
+  // Reader state (reader thread only).
+  uint64_t read_index_ = 0, records_ = 0;
+  std::optional<BundleRecord> held_blob_;
+
+  std::mutex mu_;
+  std::condition_variable room_, work_, ready_cv_;
+  bool stop_ = false, reading_done_ = false;
+  size_t in_flight_ = 0, bytes_in_flight_ = 0;
+  std::deque<std::unique_ptr<Batch>> todo_;
+  std::map<uint64_t, std::unique_ptr<Batch>> ready_;
+  uint64_t next_ = 0;  // caller only
+};
+
+// Blobs of a bundle wait as temp files in the blob store (which removes leftovers of a crash
+// when it opens) until the messages are committed; then they are renamed into place.
+class BlobStager {
+ public:
+  explicit BlobStager(BlobStore* blobs) : blobs_(blobs) {}
+  ~BlobStager() {
+    for (const auto& [path, id] : staged_) ::unlink(path.c_str());
+  }
+
+  Status Stage(const std::string& id, std::span<const uint8_t> bytes) {
+    if (!blobs_ || blobs_->Has(id)) return Status::Ok();
+    if (BlobIdFromDigest(Sha256(bytes)) != id) {
+      return Status::InvalidInput("bundle blob " + id + " does not hash to its id");
+    }
+    std::string dir = blobs_->dir() + "/sha256";
+    SSB_RETURN_IF_ERROR(MakeDirs(dir, 0755));
+    std::random_device rd;
+    std::string path = dir + "/.tmp-" + std::to_string(::getpid()) + "-import-" +
+                       std::to_string(rd()) + "-" + std::to_string(staged_.size());
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) return ErrnoStatus("cannot create", path, errno);
+    staged_.emplace_back(path, id);
+    for (size_t off = 0; off < bytes.size();) {
+      ssize_t w = ::write(fd.get(), bytes.data() + off, bytes.size() - off);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return ErrnoStatus("cannot write", path, errno);
+      off += static_cast<size_t>(w);
+    }
+    if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot sync", path, errno);
+    return Status::Ok();
+  }
+
+  // Moves the staged blobs into the store. Returns how many are new there.
+  Result<uint64_t> Publish() {
+    uint64_t n = 0;
+    for (auto it = staged_.begin(); it != staged_.end(); it = staged_.erase(it)) {
+      const auto& [path, id] = *it;
+      if (blobs_->Has(id)) {
+        ::unlink(path.c_str());
+        continue;
+      }
+      std::string dest = blobs_->PathFor(id);
+      std::string sub = DirOf(dest);
+      SSB_RETURN_IF_ERROR(MakeDirs(sub, 0755));
+      if (::rename(path.c_str(), dest.c_str()) != 0) return ErrnoStatus("cannot rename to", dest, errno);
+      SSB_RETURN_IF_ERROR(SyncDir(sub));
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  BlobStore* blobs_;
+  std::vector<std::pair<std::string, std::string>> staged_;  // temp path, id
+};
+
+// What import decided, or still has to decide, for one range.
+struct RangeState {
+  std::optional<FeedState> ours;  // our latest before the import
+  int64_t have = 0;
+  bool decided = false;
+};
+
+// The whole import (write) or its dry run / VerifyBundle (!write: nothing is written and
+// every message is validated here).
+Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs,
+                         const ImportOptions& opt, bool write) {
+  auto reader = BundleReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  ImportReport report;
+  report.path = path;
+  report.header = (*reader)->header();
+  SSB_RETURN_IF_ERROR(CheckNetwork(report.header, opt));
+  const auto& ranges = report.header.ranges;
+  std::set<std::string> authors;
+  for (const auto& r : ranges) {
+    if (!authors.insert(r.author).second) {
+      return Status::InvalidInput("bundle names feed " + r.author + " twice");
+    }
+  }
+  // The write lock is taken before the store's state is read, so that the decisions below
+  // hold until the commit.
+  std::unique_ptr<StoreTransaction> tx;
+  if (write) {
+    auto t = store->BeginTransaction();
+    if (!t.ok()) return t.status();
+    tx = std::move(t).value();
+  }
+  std::vector<RangeState> states(ranges.size());
+  report.ranges.resize(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const BundleRange& r = ranges[i];
+    RangeState& s = states[i];
+    RangeOutcome& o = report.ranges[i];
+    o.range = r;
+    if (store) {
+      auto latest = store->Latest(r.author);
+      if (!latest.ok()) return latest.status();
+      s.ours = *latest;
+    }
+    // formats/bundle.md "Import": what the header alone decides. Without a store the answer
+    // is what an empty store would do.
+    s.have = s.ours ? s.ours->sequence : 0;
+    s.decided = true;
+    if (s.have >= r.last) {
+      auto id = OurIdAt(*store, r.author, r.last);
+      if (!id.ok()) return id.status();
+      if (*id == r.last_id) {
+        o.kind = RangeOutcome::Kind::kAlreadyHave;
+      } else {
+        o.kind = RangeOutcome::Kind::kFork;
+        o.fork_sequence = r.last;
+        o.ours = *id;
+        o.theirs = r.last_id;
+      }
+    } else if (s.have < r.first - 1) {
+      o.kind = RangeOutcome::Kind::kMissingPrerequisite;
+      o.need_from = s.have + 1;
+      o.need_to = r.first - 1;
+      report.pending = true;
+    } else if (s.have == r.first - 1) {
+      if (s.have == 0 || r.previous == s.ours->id) {
+        o.kind = RangeOutcome::Kind::kApplied;
+        o.applied = r.last - s.have;
+      } else {
+        o.kind = RangeOutcome::Kind::kFork;
+        o.fork_sequence = s.have;
+        o.ours = s.ours->id;
+        o.theirs = r.previous;
+      }
+    } else {
+      s.decided = false;  // at the bundle's message `have`, against ours
+    }
+  }
+
+  Pipeline pipe(std::move(reader).value(), opt.validate);
+  pipe.Start();
+  BlobStager stager(write ? blobs : nullptr);
+  ValidateOptions chain_opt = opt.validate;
+  chain_opt.verify_signature = false;  // checked by the verify threads
+  AppendOptions aopt;
+  aopt.validate = opt.validate;
+  aopt.validate.verify_signature = false;
+  // The store computes each message's stored form on helper threads ahead of its writer.
+  aopt.verify_threads = 0;
+  std::vector<Message> apply;
+  std::vector<size_t> apply_range;
+  auto flush = [&]() -> Status {
+    if (apply.empty()) return Status::Ok();
+    auto outcomes = store->AppendBatch(apply, aopt);
+    if (!outcomes.ok()) return outcomes.status();
+    for (size_t i = 0; i < outcomes->size(); ++i) {
+      const AppendOutcome& a = (*outcomes)[i];
+      if (a.kind == AppendKind::kAppended) ++report.messages_applied;
+      if (a.kind == AppendKind::kRejected) {
+        std::string where = std::string(apply[i].author()) + " #" +
+                            std::to_string(apply[i].sequence().value_or(0));
+        // A chain the store sees as forked is the bundle's broken chain, not a fork of ours:
+        // its message `have` was checked against ours before anything was applied.
+        return Status(a.status.code() == Code::kFork ? Code::kInvalidInput : a.status.code(),
+                      "bundle message " + where + ": " + a.status.message());
+      }
+    }
+    apply.clear();
+    return Status::Ok();
+  };
+
+  size_t range = SIZE_MAX;
+  int64_t expect = 0;
+  std::optional<FeedState> prev;
+  uint64_t last_progress = 0;
+  for (;;) {
+    std::unique_ptr<Batch> b = pipe.Next();
+    if (opt.progress && b->records / 4096 != last_progress / 4096) {
+      opt.progress(b->records, report.header.records);
+    }
+    last_progress = b->records;
+    for (size_t i = 0; i < b->texts.size(); ++i) {
+      size_t ri = b->range[i];
+      const BundleRange& r = ranges[ri];
+      RangeState& s = states[ri];
+      RangeOutcome& o = report.ranges[ri];
+      if (ri != range) {
+        SSB_RETURN_IF_ERROR(flush());
+        range = ri;
+        expect = r.first;
+        prev.reset();
+        if (r.first > 1) prev = FeedState{r.previous, r.first - 1};
+      }
+      std::string where = r.author + " #" + std::to_string(expect);
+      if (!b->parsed[i]) {
+        return Status::InvalidInput("bundle message " + where + ": " + b->parse_status[i].message());
+      }
+      Message& msg = *b->parsed[i];
+      if (msg.author() != r.author || msg.sequence() != expect) {
+        return Status::InvalidInput("bundle message is not " + where);
+      }
+      if (!b->signature_ok[i]) {
+        return Status::InvalidMessage("bundle message " + where + ": invalid signature");
+      }
+      bool to_apply = write && s.decided && o.kind == RangeOutcome::Kind::kApplied && expect > s.have;
+      if (!to_apply) {
+        // Messages the store will not see are validated here; the store validates the others
+        // against its own chain as it appends them (with the signatures checked above).
+        Status st = Validate(msg, prev ? &*prev : nullptr, chain_opt);
+        if (!st.ok()) {
+          return Status(st.code() == Code::kFork ? Code::kInvalidInput : Code::kInvalidMessage,
+                        "bundle message " + where + ": " + st.message());
+        }
+      }
+      if (expect == r.last && msg.id() != r.last_id) {
+        return Status::InvalidInput("bundle range of " + r.author + " does not end at its header's id");
+      }
+      if (!s.decided && expect == s.have) {
+        // We hold up to `have`, inside the range: the bundle must continue our chain.
+        s.decided = true;
+        if (msg.id() == s.ours->id) {
+          o.kind = RangeOutcome::Kind::kApplied;
+          o.applied = r.last - s.have;
+        } else {
+          o.kind = RangeOutcome::Kind::kFork;
+          o.fork_sequence = s.have;
+          o.ours = s.ours->id;
+          o.theirs = msg.id();
+        }
+      }
+      if (write && o.kind == RangeOutcome::Kind::kFork && expect == o.fork_sequence &&
+          msg.id() == o.theirs) {
+        // The conflicting message is evidence: the store records the fork (with both ids) and
+        // freezes the feed, when the import commits. Nothing else of this range is applied.
+        SSB_RETURN_IF_ERROR(flush());
+        AppendOptions evidence = aopt;
+        evidence.validate.verify_signature = true;
+        auto a = store->Append(msg, evidence);
+        if (!a.ok() && a.status().code() != Code::kFork &&
+            a.status().code() != Code::kInvalidMessage) {
+          return a.status();
+        }
+      }
+      prev = FeedState{msg.id(), expect};
+      ++expect;
+      if (to_apply) {
+        apply.push_back(std::move(msg));
+        if (apply.size() >= kApplyBatch) SSB_RETURN_IF_ERROR(flush());
+      }
+    }
+    if (b->blob) {
+      SSB_RETURN_IF_ERROR(flush());
+      SSB_RETURN_IF_ERROR(stager.Stage(b->blob->blob_id, b->blob->blob));
+    }
+    if (b->end) {
+      SSB_RETURN_IF_ERROR(b->error);
+      break;
+    }
+  }
+  SSB_RETURN_IF_ERROR(flush());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    // The reader checked that every range is complete, so each undecided one was decided.
+    if (!states[i].decided) return Status::InvalidInput("bundle range of " + ranges[i].author + " is incomplete");
+  }
+  if (opt.progress) opt.progress(report.header.records, report.header.records);
+  if (write) {
+    SSB_RETURN_IF_ERROR(tx->Commit());
+    auto n = stager.Publish();
+    if (!n.ok()) return n.status();
+    report.blobs_stored = *n;
+  }
+  return report;
+}
+
+// Import reads standard input once, but a part that waits for prerequisites is kept, so stdin
+// is first copied to a private temp file.
+class Spool {
+ public:
+  ~Spool() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  Result<std::string> From(const std::string& input, const std::string& dir) {
+    if (input != "-") return input;
+    SSB_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+    path_ = dir + "/stdin-" + std::to_string(::getpid()) + ".tmp";
+    UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return Status::IoError("cannot create " + path_ + ": " + std::strerror(errno));
+    return Copy(0, "standard input", fd.get(), path_, dir);
+  }
+
+  // Copies everything from `in` to `out`.
+  static Result<std::string> Copy(int in, const std::string& in_name, int out,
+                                  const std::string& out_name, const std::string& dir) {
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+      ssize_t n = ::read(in, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status::IoError("cannot read " + in_name + ": " + std::strerror(errno));
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        ssize_t w = ::write(out, buf.data() + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+          return errno == ENOSPC ? Status::NoSpace("no space to keep " + in_name + " in " + dir)
+                                 : Status::IoError("cannot write " + out_name + ": " + std::strerror(errno));
+        }
+        off += w;
+      }
+    }
+    return out_name;
+  }
+
+ private:
+  std::string path_;
+};
+
+// Keeps a copy of `path` in `dir`, streaming (a part may be large). It is named by the sha256
+// of its signed header, which binds every record through the range hashes and blob ids, so a
+// part carried twice is kept once.
+Status KeepPending(const std::string& path, const BundleHeader& header, const std::string& dir) {
+  SSB_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  std::string signed_json = BundleHeaderSigningJson(header);
+  std::string name = HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(signed_json.data()), signed_json.size())));
+  std::string dest = dir + "/" + name + ".ssb-bundle";
+  struct stat sb;
+  if (::stat(dest.c_str(), &sb) == 0) return Status::Ok();
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return ErrnoStatus("cannot open", path, errno);
+  std::random_device rd;
+  std::string tmp = dir + "/.tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+  Status st;
+  {
+    UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (out.get() < 0) return ErrnoStatus("cannot create", tmp, errno);
+    auto copied = Spool::Copy(in.get(), path, out.get(), tmp, dir);
+    if (!copied.ok()) st = copied.status();
+    if (st.ok() && ::fsync(out.get()) != 0) st = ErrnoStatus("cannot sync", tmp, errno);
+  }
+  if (st.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) st = ErrnoStatus("cannot rename to", dest, errno);
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  return SyncDir(dir);
+}
+
+}  // namespace
+
+Result<ImportReport> VerifyBundle(const std::string& path, Store* store, const ImportOptions& opt) {
+  return Run(path, store, nullptr, opt, /*write=*/false);
+}
+
+Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::string& input,
+                                  const ImportOptions& opt) {
+  Spool spool;
+  std::string spool_dir = opt.pending_dir.empty() ? std::string("/tmp") : DirOf(opt.pending_dir);
+  auto spooled = spool.From(input, spool_dir);
+  if (!spooled.ok()) return spooled.status();
+  const std::string& path = *spooled;
+  auto r = Run(path, &store, blobs, opt, /*write=*/!opt.dry_run);
+  if (!r.ok()) return r.status();
+  ImportReport report = std::move(r).value();
+  report.path = input;
+  // Parts waiting for prerequisites are kept until a later import fills the gap.
+  if (!opt.dry_run && report.pending && !opt.pending_dir.empty()) {
+    SSB_RETURN_IF_ERROR(KeepPending(path, report.header, opt.pending_dir));
+  }
+  return report;
+}
+
+}  // namespace ssb
