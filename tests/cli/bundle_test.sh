@@ -53,6 +53,24 @@ grep -q "0 messages, 0 blobs" "$WORK/out" && ok || fail "the second import chang
 for f in $("$SBOT" --path "$A" feed --values false | tr -d '"' | head -3); do :; done
 diff <("$SBOT" --path "$A" log --keys false | sort) <("$SBOT" --path "$B" log --keys false | sort) > /dev/null \
   && ok || fail "both stores hold identical messages"
+# Blob wants: carol gets the messages without the blob, her want file asks for it, and an export
+# for that want file carries the blob alone.
+C=$WORK/carol
+"$BUNDLE" --path "$A" -q export --all --blob-budget 0 --out "$WORK/noblob.ssb-bundle" > /dev/null
+expect 0 "import without the blob" -- "$BUNDLE" --path "$C" import "$WORK/noblob.ssb-bundle"
+"$SBOT" --path "$C" blobs.has "$BLOB" | grep -qx false && ok || fail "carol lacks the blob"
+expect 0 "want --out" -- "$BUNDLE" --path "$C" --json want --out "$WORK/carol.ssb-want"
+grep -qF "\"$BLOB\"" "$WORK/carol.ssb-want" && ok || fail "the want file names the missing blob"
+expect 0 "export --want" -- "$BUNDLE" --path "$A" --json export --all --want "$WORK/carol.ssb-want" --out "$WORK/wanted.ssb-bundle"
+grep -q '"messages":0' "$WORK/out" && grep -q '"wanted_blobs":1' "$WORK/out" && ok || fail "only the wanted blob is exported: $(cat "$WORK/out")"
+expect 0 "inspect a blob-only bundle" -- "$BUNDLE" inspect "$WORK/wanted.ssb-bundle"
+grep -q "0 messages in 0 feeds, 1 blobs" "$WORK/out" && ok || fail "inspect shows the blob alone: $(cat "$WORK/out")"
+expect 0 "import a blob-only bundle" -- "$BUNDLE" --path "$C" import "$WORK/wanted.ssb-bundle"
+"$SBOT" --path "$C" blobs.get "$BLOB" 2>/dev/null | cmp -s - "$WORK/blobfile" && ok || fail "carol has the blob's bytes"
+expect 0 "want --out again" -- "$BUNDLE" --path "$C" --json want --out "$WORK/carol2.ssb-want"
+# (real-feed-2018 references blobs that nobody here holds: those stay wanted.)
+! grep -qF "\"$BLOB\"" "$WORK/carol2.ssb-want" && ok || fail "the blob is not wanted any more"
+
 expect 0 "nothing to export" -- "$BUNDLE" --path "$WORK/empty2" --json export --all --out "$WORK/none.ssb-bundle"
 grep -q '"nothing_to_do":true' "$WORK/out" && ok || fail "nothing to do is reported"
 [ ! -e "$WORK/none.ssb-bundle" ] && ok || fail "no empty bundle is written"
