@@ -7,10 +7,16 @@
 #include <asio/ip/udp.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/signal_set.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "ssb/address.h"
 #include "ssb/blob_store.h"
@@ -41,6 +47,25 @@ struct PeerState {
   std::unique_ptr<rpc::Signal> inbox_signal;   // wakes the verifier
   std::unique_ptr<rpc::Signal> inbox_room;     // wakes fetchers waiting for room in the inbox
   std::map<std::string, std::shared_ptr<rpc::Stream>> feed_streams;  // by feed
+};
+
+// A fixed set of worker threads for CPU work off the network thread (message parsing and
+// signature checks). Jobs run in any order; the destructor finishes the queued ones and joins.
+class WorkerPool {
+ public:
+  explicit WorkerPool(unsigned threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  void Submit(std::function<void()> job);
+  unsigned size() const { return static_cast<unsigned>(threads_.size()); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
 };
 
 // A dialable address and its schedule.
@@ -118,6 +143,8 @@ class Node::Impl {
   ReplicationSet repl_set_;
   bool stopping_ = false;
   uint64_t connections_refused_ = 0;
+  // Last member: joined before anything its jobs use is destroyed.
+  std::unique_ptr<WorkerPool> workers_;
 };
 
 }  // namespace ssb

@@ -5,7 +5,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <future>
+#include <atomic>
+#include <deque>
 #include <thread>
 
 #include "node_impl.h"
@@ -121,7 +122,8 @@ awaitable<void> Node::Impl::FetchFeed(std::shared_ptr<PeerState> peer, std::stri
     // connection stops reading the socket (TCP slows the peer down).
     while (peer->inbox.size() >= kMaxInbox && !peer->conn->closed()) co_await peer->inbox_room->Wait();
     peer->inbox.emplace_back(feed, std::move((*r)->body));
-    peer->inbox_signal->Notify();
+    // The verifier wants to know when there is something, or a whole batch, to check.
+    if (peer->inbox.size() == 1 || peer->inbox.size() % kVerifyBatch == 0) peer->inbox_signal->Notify();
   }
   if (auto it = peer->feed_streams.find(feed); it != peer->feed_streams.end() && it->second == s) {
     peer->feed_streams.erase(it);
@@ -142,18 +144,60 @@ bool LooksSigned(const Message& m) {
 
 }  // namespace
 
+WorkerPool::WorkerPool(unsigned threads) {
+  for (unsigned i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      for (;;) {
+        std::function<void()> job;
+        {
+          std::unique_lock lock(mu_);
+          cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+          if (jobs_.empty()) return;  // stopping and drained
+          job = std::move(jobs_.front());
+          jobs_.pop_front();
+        }
+        job();
+      }
+    });
+  }
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void WorkerPool::Submit(std::function<void()> job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
 // A batch of received message texts on its way through the verifier.
 struct VerifyBatch {
   std::vector<std::pair<std::string, std::string>> items;  // (feed, text)
   std::vector<std::optional<Message>> msgs;                 // parsed
   std::vector<char> verified;                               // signature checked and good
-  std::vector<std::future<void>> jobs;
+  std::atomic<size_t> pending{0};                           // jobs still running
+  bool done = false;                                        // set on the network thread
 };
 
+// Received messages go through a pipeline: the network thread cuts the peer's inbox into
+// batches and hands each to the worker pool (parse + signature check, split across all cores);
+// up to kInFlight batches are checked while the network thread keeps reading sockets and
+// applies finished batches to the store in arrival order. The network thread never blocks on
+// the workers: a finished batch is announced by a post back to it.
 awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
-  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  constexpr size_t kInFlight = 3;
+  if (!workers_) workers_ = std::make_unique<WorkerPool>(std::max(1u, std::thread::hardware_concurrency()));
   asio::steady_timer gather(io_);
-  VerifyBatch cur, prev;
+  std::deque<std::shared_ptr<VerifyBatch>> inflight;
   auto flush = [&]() {
     auto report = peer->ingest->Flush();
     if (!report.ok()) {
@@ -162,25 +206,35 @@ awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
     }
     if (!report->appended.empty()) AfterAppend(report->appended);
   };
-  // Parses and checks signatures of `b` on worker threads (all cores): meanwhile this thread
-  // applies the previous batch to the store, in order.
-  auto launch = [&](VerifyBatch& b) {
-    size_t n = b.items.size();
-    b.msgs.assign(n, std::nullopt);
-    b.verified.assign(n, 0);
-    size_t jobs = std::min(cores, std::max<size_t>(1, n / 32));
+  auto submit = [&](size_t n) {
+    auto b = std::make_shared<VerifyBatch>();
+    b->items.assign(std::make_move_iterator(peer->inbox.begin()),
+                    std::make_move_iterator(peer->inbox.begin() + static_cast<ptrdiff_t>(n)));
+    peer->inbox.erase(peer->inbox.begin(), peer->inbox.begin() + static_cast<ptrdiff_t>(n));
+    peer->inbox_room->Notify();
+    b->msgs.assign(n, std::nullopt);
+    b->verified.assign(n, 0);
+    size_t jobs = std::min<size_t>(workers_->size(), std::max<size_t>(1, n / 32));
     size_t per = (n + jobs - 1) / jobs;
+    b->pending = (n + per - 1) / per;
     for (size_t from = 0; from < n; from += per) {
       size_t to = std::min(n, from + per);
-      b.jobs.push_back(std::async(std::launch::async, [this, &b, from, to] {
+      workers_->Submit([this, b, from, to, signal = peer->inbox_signal.get(), peer] {
         for (size_t i = from; i < to; ++i) {
-          auto m = Message::Parse(b.items[i].second);
+          auto m = Message::Parse(b->items[i].second);
           if (!m.ok()) continue;
-          if (LooksSigned(*m)) b.verified[i] = VerifyMessageSignature(*m, validate_) ? 1 : 0;
-          b.msgs[i] = std::move(m).value();
+          if (LooksSigned(*m)) b->verified[i] = VerifyMessageSignature(*m, validate_) ? 1 : 0;
+          b->msgs[i] = std::move(m).value();
         }
-      }));
+        if (--b->pending == 0) {
+          asio::post(io_, [b, signal, peer] {
+            b->done = true;
+            signal->Notify();
+          });
+        }
+      });
     }
+    inflight.push_back(std::move(b));
   };
   auto apply = [&](VerifyBatch& b) {
     for (size_t i = 0; i < b.items.size() && !peer->conn->closed(); ++i) {
@@ -208,33 +262,35 @@ awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
     if (peer->ingest->queued() >= 512) flush();
   };
   for (;;) {
-    while (peer->inbox.empty() && !peer->conn->closed() && !stopping_) {
-      if (!prev.items.empty()) apply(prev);
-      if (peer->ingest->queued() > 0) flush();  // idle: make what we have visible
-      co_await peer->inbox_signal->Wait();
+    while (!inflight.empty() && inflight.front()->done) {
+      apply(*inflight.front());
+      inflight.pop_front();
     }
-    if (peer->inbox.empty()) break;  // closed
-    if (peer->inbox.size() < kVerifyBatch && !peer->conn->closed()) {
-      // Let the fetchers of the other feeds add what the last socket read brought, so that
-      // a batch is big enough to split across cores; then wait a moment for more.
-      co_await asio::post(io_.get_executor(), asio::use_awaitable);
-      if (peer->inbox.size() < kVerifyBatch / 4) {
-        gather.expires_after(std::chrono::milliseconds(2));
-        co_await gather.async_wait(kNoThrow);
+    bool open = !peer->conn->closed() && !stopping_;
+    if (!peer->inbox.empty() && inflight.size() < kInFlight) {
+      if (peer->inbox.size() >= kVerifyBatch || !open) {
+        submit(std::min(peer->inbox.size(), kVerifyBatch));
+        continue;
+      }
+      if (inflight.empty()) {
+        // A small inbox and idle workers: let the fetchers of the other feeds add what the
+        // last socket read brought, and wait a moment for more, so that a batch is big enough
+        // to split across cores.
+        co_await asio::post(io_.get_executor(), asio::use_awaitable);
+        if (peer->inbox.size() < kVerifyBatch / 4) {
+          gather.expires_after(std::chrono::milliseconds(2));
+          co_await gather.async_wait(kNoThrow);
+        }
+        if (!peer->inbox.empty()) submit(std::min(peer->inbox.size(), kVerifyBatch));
+        continue;
       }
     }
-    size_t n = std::min(peer->inbox.size(), kVerifyBatch);
-    cur.items.assign(std::make_move_iterator(peer->inbox.begin()),
-                     std::make_move_iterator(peer->inbox.begin() + static_cast<ptrdiff_t>(n)));
-    peer->inbox.erase(peer->inbox.begin(), peer->inbox.begin() + static_cast<ptrdiff_t>(n));
-    peer->inbox_room->Notify();
-    launch(cur);
-    if (!prev.items.empty()) apply(prev);
-    for (auto& j : cur.jobs) j.get();
-    cur.jobs.clear();
-    std::swap(cur, prev);
+    if (inflight.empty() && peer->inbox.empty()) {
+      if (!open) break;
+      if (peer->ingest->queued() > 0) flush();  // idle: make what we have visible
+    }
+    co_await peer->inbox_signal->Wait();  // more input, or a batch finished
   }
-  if (!prev.items.empty()) apply(prev);
   flush();
 }
 
