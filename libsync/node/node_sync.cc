@@ -259,7 +259,9 @@ awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
       }
     }
     b.items.clear();
-    if (peer->ingest->queued() >= 512) flush();
+    // Store this batch and hand what was stored (automatic flushes included) to AfterAppend
+    // now: the ingest keeps stored messages for the report until Flush().
+    flush();
   };
   for (;;) {
     while (!inflight.empty() && inflight.front()->done) {
