@@ -219,7 +219,7 @@ awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
     b->pending = (n + per - 1) / per;
     for (size_t from = 0; from < n; from += per) {
       size_t to = std::min(n, from + per);
-      workers_->Submit([this, b, from, to, signal = peer->inbox_signal.get(), peer] {
+      workers_->Submit([this, b, from, to, peer] {
         for (size_t i = from; i < to; ++i) {
           auto m = Message::Parse(b->items[i].second);
           if (!m.ok()) continue;
@@ -227,9 +227,9 @@ awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
           b->msgs[i] = std::move(m).value();
         }
         if (--b->pending == 0) {
-          asio::post(io_, [b, signal, peer] {
+          asio::post(io_, [b, peer] {
             b->done = true;
-            signal->Notify();
+            peer->inbox_signal->Notify();
           });
         }
       });
