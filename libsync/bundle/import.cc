@@ -326,6 +326,21 @@ struct RangeState {
   bool decided = false;
 };
 
+// We hold up to `s.have` and the bundle's id at that sequence is `theirs` (the range's
+// `previous` when have = first − 1): continuing our chain applies the rest, else a fork.
+void ContinueOrFork(const BundleRange& r, const RangeState& s, const std::string& theirs,
+                    RangeOutcome& o) {
+  if (s.have == 0 || theirs == s.ours->id) {
+    o.kind = RangeOutcome::Kind::kApplied;
+    o.applied = r.last - s.have;
+  } else {
+    o.kind = RangeOutcome::Kind::kFork;
+    o.fork_sequence = s.have;
+    o.ours = s.ours->id;
+    o.theirs = theirs;
+  }
+}
+
 // The whole import (write) or its dry run / VerifyBundle (!write: nothing is written and
 // every message is validated here).
 Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs,
@@ -384,15 +399,7 @@ Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs
       o.need_to = r.first - 1;
       report.pending = true;
     } else if (s.have == r.first - 1) {
-      if (s.have == 0 || r.previous == s.ours->id) {
-        o.kind = RangeOutcome::Kind::kApplied;
-        o.applied = r.last - s.have;
-      } else {
-        o.kind = RangeOutcome::Kind::kFork;
-        o.fork_sequence = s.have;
-        o.ours = s.ours->id;
-        o.theirs = r.previous;
-      }
+      ContinueOrFork(r, s, r.previous, o);
     } else {
       s.decided = false;  // at the bundle's message `have`, against ours
     }
@@ -479,15 +486,7 @@ Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs
       if (!s.decided && expect == s.have) {
         // We hold up to `have`, inside the range: the bundle must continue our chain.
         s.decided = true;
-        if (msg.id() == s.ours->id) {
-          o.kind = RangeOutcome::Kind::kApplied;
-          o.applied = r.last - s.have;
-        } else {
-          o.kind = RangeOutcome::Kind::kFork;
-          o.fork_sequence = s.have;
-          o.ours = s.ours->id;
-          o.theirs = msg.id();
-        }
+        ContinueOrFork(r, s, msg.id(), o);
       }
       if (write && o.kind == RangeOutcome::Kind::kFork && expect == o.fork_sequence &&
           msg.id() == o.theirs) {
