@@ -215,7 +215,7 @@ class Pipeline {
         std::lock_guard lock(mu_);
         in_flight_++;
         bytes_in_flight_ += b->bytes;
-        todo_.push_back(std::move(b));
+        unverified_.push_back(std::move(b));
         if (end) reading_done_ = true;
       }
       work_.notify_one();
@@ -231,10 +231,10 @@ class Pipeline {
       std::unique_ptr<Batch> b;
       {
         std::unique_lock lock(mu_);
-        work_.wait(lock, [&] { return stop_ || !todo_.empty() || reading_done_; });
-        if (stop_ || (todo_.empty() && reading_done_)) return;
-        b = std::move(todo_.front());
-        todo_.pop_front();
+        work_.wait(lock, [&] { return stop_ || !unverified_.empty() || reading_done_; });
+        if (stop_ || (unverified_.empty() && reading_done_)) return;
+        b = std::move(unverified_.front());
+        unverified_.pop_front();
       }
       Verify(*b);
       {
@@ -258,7 +258,7 @@ class Pipeline {
   std::condition_variable room_, work_, ready_cv_;
   bool stop_ = false, reading_done_ = false;
   size_t in_flight_ = 0, bytes_in_flight_ = 0;
-  std::deque<std::unique_ptr<Batch>> todo_;
+  std::deque<std::unique_ptr<Batch>> unverified_;
   std::map<uint64_t, std::unique_ptr<Batch>> ready_;
   uint64_t next_ = 0;  // caller only
 };
