@@ -79,7 +79,9 @@ class Writer {
 
   Status Begin() {
     SSB_RETURN_IF_ERROR(tx_.Begin(/*immediate=*/true));
-    Stmt& s = impl_.max_received;
+    auto s_stmt = impl_.Use(impl_.max_received);
+    if (!s_stmt.ok()) return s_stmt.status();
+    Stmt& s = **s_stmt;
     StmtScope scope(s);
     auto row = s.Step();
     if (!row.ok()) return row.status();
@@ -90,7 +92,9 @@ class Writer {
   Status Commit() {
     for (auto& [author, f] : feeds_) {
       if (!f.dirty) continue;
-      Stmt& s = impl_.update_feed;
+      auto s_stmt = impl_.Use(impl_.update_feed);
+      if (!s_stmt.ok()) return s_stmt.status();
+      Stmt& s = **s_stmt;
       StmtScope scope(s);
       s.BindInt(1, f.id);
       s.BindInt(2, f.seq);
@@ -137,7 +141,9 @@ Result<FeedCache*> Writer::LoadFeed(const std::string& author) {
   auto it = feeds_.find(author);
   if (it != feeds_.end()) return &it->second;
   FeedCache f;
-  Stmt& s = impl_.find_feed;
+  auto s_stmt = impl_.Use(impl_.find_feed);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   StmtScope scope(s);
   s.BindText(1, author);
   auto row = s.Step();
@@ -152,7 +158,9 @@ Result<FeedCache*> Writer::LoadFeed(const std::string& author) {
 }
 
 Result<std::string> Writer::KeyAt(int64_t feed, int64_t seq) {
-  Stmt& s = impl_.key_at_seq;
+  auto s_stmt = impl_.Use(impl_.key_at_seq);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   StmtScope scope(s);
   s.BindInt(1, feed);
   s.BindInt(2, seq);
@@ -182,7 +190,9 @@ Status Writer::RecordFork(FeedCache* f, const Message& m, int64_t seq, ForkRecor
                           AppendOutcome* out) {
   double now = impl_.NowMs();
   {
-    Stmt& s = impl_.insert_fork;
+    auto s_stmt = impl_.Use(impl_.insert_fork);
+    if (!s_stmt.ok()) return s_stmt.status();
+    Stmt& s = **s_stmt;
     StmtScope scope(s);
     s.BindInt(1, f->id);
     s.BindInt(2, seq);
@@ -197,7 +207,9 @@ Status Writer::RecordFork(FeedCache* f, const Message& m, int64_t seq, ForkRecor
   }
   if (!f->frozen_at) {
     // The feed's chain stays as it is up to f->seq; nothing after it will be accepted.
-    Stmt& s = impl_.freeze_feed;
+    auto s_stmt = impl_.Use(impl_.freeze_feed);
+    if (!s_stmt.ok()) return s_stmt.status();
+    Stmt& s = **s_stmt;
     StmtScope scope(s);
     s.BindInt(1, f->id);
     s.BindInt(2, f->seq);
@@ -214,7 +226,9 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   const Message& m = *item.msg;
   Prepare(item);
   if (f->id == 0) {
-    Stmt& s = impl_.insert_feed;
+    auto s_stmt = impl_.Use(impl_.insert_feed);
+    if (!s_stmt.ok()) return s_stmt.status();
+    Stmt& s = **s_stmt;
     StmtScope scope(s);
     s.BindText(1, author);
     s.BindInt(2, seq);
@@ -230,7 +244,9 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   if (auto ts = m.timestamp(); ts && !std::isnan(*ts)) claimed = *ts;
   const json::Value* type = nullptr;
   if (const json::Value* c = m.content(); c && c->is_object()) type = c->Find("type");
-  Stmt& s = impl_.insert_msg;
+  auto s_stmt = impl_.Use(impl_.insert_msg);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   StmtScope scope(s);
   s.BindTextNoCopy(1, m.id());
   s.BindInt(2, f->id);
@@ -252,7 +268,12 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   if (item.wire.find('&') != std::string::npos) {
     store::ForEachBlobRef(item.wire, [&](std::string_view blob) {
       if (!st.ok()) return;
-      Stmt& r = impl_.insert_blob_ref;
+      auto r_stmt = impl_.Use(impl_.insert_blob_ref);
+      if (!r_stmt.ok()) {
+        st = r_stmt.status();
+        return;
+      }
+      Stmt& r = **r_stmt;
       StmtScope rs(r);
       r.BindText(1, blob);
       r.BindInt(2, log_seq);
@@ -293,7 +314,9 @@ Status Writer::Add(Item& item, AppendOutcome* out) {
 
   if (*seq <= f->seq) {
     // A message we may hold already (same id), or a second message at a held sequence.
-    Stmt& s = impl_.find_key;
+    auto s_stmt = impl_.Use(impl_.find_key);
+    if (!s_stmt.ok()) return s_stmt.status();
+    Stmt& s = **s_stmt;
     {
       StmtScope scope(s);
       s.BindInt(1, item.prepared ? item.key_hash : store::KeyHash(m.id()).value_or(0));

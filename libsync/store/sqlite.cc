@@ -93,6 +93,11 @@ Status Stmt::Prepare(const Db& db, const char* sql) {
   return Status::Ok();
 }
 
+Result<Stmt*> LazyStmt::Get(const Db& db) {
+  if (!stmt_.prepared()) SSB_RETURN_IF_ERROR(stmt_.Prepare(db, sql_.c_str()));
+  return &stmt_;
+}
+
 Result<bool> Stmt::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -96,6 +96,22 @@ class Stmt {
 
 // Resets a statement when the scope ends, so that an early return never leaves it mid-step
 // (which would hold a read snapshot open).
+// A statement prepared on its first use, then kept: opening a store prepares nothing that the
+// caller may never run (a CLI verb or a server start runs a few of them).
+class LazyStmt {
+ public:
+  explicit LazyStmt(std::string sql) : sql_(std::move(sql)) {}
+  LazyStmt(const LazyStmt&) = delete;
+  LazyStmt& operator=(const LazyStmt&) = delete;
+
+  // The prepared statement, prepared on `db` by the first call.
+  Result<Stmt*> Get(const Db& db);
+
+ private:
+  std::string sql_;
+  Stmt stmt_;
+};
+
 class StmtScope {
  public:
   explicit StmtScope(Stmt& s) : s_(s) {}

@@ -283,51 +283,26 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     SSB_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 8192"));
     if (*version < kStoreSchemaVersion) SSB_RETURN_IF_ERROR(Migrate(db, *version));
   }
-  Status prepared = impl->PrepareStatements();
-  if (!prepared.ok()) {
-    // Our application_id but missing tables or columns: damaged, not merely old.
-    if (prepared.code() == Code::kIoError) {
-      return Status::Corruption("store " + path + ": schema is damaged: " + prepared.message());
-    }
-    return Unrecognized(path, prepared);
+  // Our application_id but a table missing: damaged, not merely old. (Statements are prepared
+  // on first use; one that no longer compiles reports the same, see Impl::Use.)
+  auto have = db.QueryInt(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+      "name IN ('feeds', 'messages', 'forks', 'blob_refs')");
+  if (!have.ok()) return Unrecognized(path, have.status());
+  if (*have != 4) {
+    return Status::Corruption("store " + path + ": schema is damaged: " +
+                              std::to_string(4 - *have) + " of its 4 tables are missing");
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-Status Store::Impl::PrepareStatements() {
-  std::string cols = store::kMessageColumns;
-  struct {
-    Stmt* stmt;
-    std::string sql;
-  } all[] = {
-      {&find_key, "SELECT log_seq, received FROM messages WHERE key_hash = ?1 AND key = ?2"},
-      {&find_feed, "SELECT id, latest_seq, latest_key, frozen_at FROM feeds WHERE author = ?1"},
-      {&key_at_seq, "SELECT key FROM messages WHERE feed = ?1 AND sequence = ?2"},
-      {&insert_feed, "INSERT INTO feeds (author, latest_seq, latest_key) VALUES (?1, ?2, ?3)"},
-      {&update_feed, "UPDATE feeds SET latest_seq = ?2, latest_key = ?3 WHERE id = ?1"},
-      {&freeze_feed, "UPDATE feeds SET frozen_at = ?2 WHERE id = ?1 AND frozen_at IS NULL"},
-      {&insert_msg,
-       "INSERT INTO messages (key, feed, sequence, claimed_ts, received, type, value, key_hash) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
-      {&insert_fork,
-       "INSERT OR IGNORE INTO forks (feed, sequence, kind, stored_key, offending_key, "
-       "offending_value, detected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
-      {&insert_blob_ref, store::kInsertBlobRef},
-      {&max_received, "SELECT received FROM messages ORDER BY log_seq DESC LIMIT 1"},
-      {&set_plaintext, "UPDATE messages SET plaintext = ?3 WHERE key_hash = ?1 AND key = ?2"},
-      {&get_by_key, "SELECT " + cols +
-                        " FROM messages m CROSS JOIN feeds f ON f.id = m.feed "
-                        "WHERE m.key_hash = ?1 AND m.key = ?2"},
-      {&history_fwd, "SELECT " + cols +
-                         " FROM feeds f CROSS JOIN messages m ON m.feed = f.id "
-                         "WHERE f.author = ?1 AND m.sequence >= ?2 ORDER BY m.sequence LIMIT ?3"},
-      {&history_rev, "SELECT " + cols +
-                         " FROM feeds f CROSS JOIN messages m ON m.feed = f.id "
-                         "WHERE f.author = ?1 AND m.sequence >= ?2 "
-                         "ORDER BY m.sequence DESC LIMIT ?3"},
-  };
-  for (auto& s : all) SSB_RETURN_IF_ERROR(s.stmt->Prepare(db, s.sql.c_str()));
-  return Status::Ok();
+Result<store::Stmt*> Store::Impl::Use(store::LazyStmt& stmt) {
+  auto got = stmt.Get(db);
+  if (!got.ok()) {
+    return Status::Corruption("store " + db.path() + ": schema is damaged: " +
+                              got.status().message());
+  }
+  return got;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,7 +471,9 @@ Result<StoredMessage> Store::Get(std::string_view key) {
   std::lock_guard lock(impl_->mu);
   auto hash = store::KeyHash(key);
   if (!hash) return Status::NotFound("no message " + std::string(key) + " (not a message id)");
-  Stmt& s = impl_->get_by_key;
+  auto s_stmt = impl_->Use(impl_->get_by_key);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   StmtScope scope(s);
   s.BindInt(1, *hash);
   s.BindText(2, key);
@@ -508,7 +485,9 @@ Result<StoredMessage> Store::Get(std::string_view key) {
 
 Status Store::History(const HistoryQuery& q, const MessageVisitor& visit) {
   std::lock_guard lock(impl_->mu);
-  Stmt& s = q.reverse ? impl_->history_rev : impl_->history_fwd;
+  auto s_stmt = impl_->Use(q.reverse ? impl_->history_rev : impl_->history_fwd);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   s.BindText(1, q.author);
   s.BindInt(2, q.start_seq);
   s.BindInt(3, q.limit < 0 ? -1 : q.limit);
@@ -561,7 +540,9 @@ Status Store::SetPlaintext(std::string_view key, const std::optional<std::string
   std::lock_guard lock(impl_->mu);
   auto hash = store::KeyHash(key);
   if (!hash) return Status::NotFound("no message " + std::string(key) + " (not a message id)");
-  Stmt& s = impl_->set_plaintext;
+  auto s_stmt = impl_->Use(impl_->set_plaintext);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   StmtScope scope(s);
   s.BindInt(1, *hash);
   s.BindText(2, key);
@@ -575,7 +556,9 @@ Status Store::SetPlaintext(std::string_view key, const std::optional<std::string
 
 Result<std::optional<FeedInfo>> Store::Feed(std::string_view author) {
   std::lock_guard lock(impl_->mu);
-  Stmt& s = impl_->find_feed;
+  auto s_stmt = impl_->Use(impl_->find_feed);
+  if (!s_stmt.ok()) return s_stmt.status();
+  Stmt& s = **s_stmt;
   StmtScope scope(s);
   s.BindText(1, author);
   auto row = s.Step();

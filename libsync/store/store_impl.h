@@ -12,34 +12,6 @@
 
 namespace ssb {
 
-class Store::Impl {
- public:
-  // Declared first so that it is destroyed last, after every statement.
-  store::Db db;
-  StoreOptions options;
-  std::mutex mu;  // serializes every call on this connection
-
-  // Prepared once at Open (formats/store-schema.md "Tables").
-  store::Stmt find_key;         // key -> rowid, received
-  store::Stmt find_feed;        // author -> feed row
-  store::Stmt key_at_seq;       // (feed, sequence) -> key
-  store::Stmt insert_feed;
-  store::Stmt update_feed;
-  store::Stmt freeze_feed;
-  store::Stmt insert_msg;
-  store::Stmt insert_fork;
-  store::Stmt insert_blob_ref;  // (blob, log_seq): the newest reference wins
-  store::Stmt max_received;
-  store::Stmt set_plaintext;
-  store::Stmt get_by_key;
-  store::Stmt history_fwd, history_rev;
-
-  // Prepares the statements above. REQUIRES: the schema is current.
-  Status PrepareStatements();
-  double NowMs() const;
-  Status Err(int rc, std::string_view what) const { return db.Error(rc, what); }
-};
-
 namespace store {
 
 // Columns every message read selects, in the order ReadRow expects.
@@ -58,4 +30,53 @@ inline constexpr const char* kInsertBlobRef =
     "ON CONFLICT (blob) DO UPDATE SET log_seq = max(log_seq, excluded.log_seq)";
 
 }  // namespace store
+
+class Store::Impl {
+ public:
+  // Declared first so that it is destroyed last, after every statement.
+  store::Db db;
+  StoreOptions options;
+  std::mutex mu;  // serializes every call on this connection
+
+  // Prepared on first use (formats/store-schema.md "Tables"), through Use().
+  store::LazyStmt find_key{  // key -> rowid, received
+      "SELECT log_seq, received FROM messages WHERE key_hash = ?1 AND key = ?2"};
+  store::LazyStmt find_feed{  // author -> feed row
+      "SELECT id, latest_seq, latest_key, frozen_at FROM feeds WHERE author = ?1"};
+  store::LazyStmt key_at_seq{  // (feed, sequence) -> key
+      "SELECT key FROM messages WHERE feed = ?1 AND sequence = ?2"};
+  store::LazyStmt insert_feed{
+      "INSERT INTO feeds (author, latest_seq, latest_key) VALUES (?1, ?2, ?3)"};
+  store::LazyStmt update_feed{"UPDATE feeds SET latest_seq = ?2, latest_key = ?3 WHERE id = ?1"};
+  store::LazyStmt freeze_feed{
+      "UPDATE feeds SET frozen_at = ?2 WHERE id = ?1 AND frozen_at IS NULL"};
+  store::LazyStmt insert_msg{
+      "INSERT INTO messages (key, feed, sequence, claimed_ts, received, type, value, key_hash) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+  store::LazyStmt insert_fork{
+      "INSERT OR IGNORE INTO forks (feed, sequence, kind, stored_key, offending_key, "
+      "offending_value, detected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+  store::LazyStmt insert_blob_ref{store::kInsertBlobRef};  // the newest reference wins
+  store::LazyStmt max_received{"SELECT received FROM messages ORDER BY log_seq DESC LIMIT 1"};
+  store::LazyStmt set_plaintext{
+      "UPDATE messages SET plaintext = ?3 WHERE key_hash = ?1 AND key = ?2"};
+  store::LazyStmt get_by_key{std::string("SELECT ") + store::kMessageColumns +
+                             " FROM messages m CROSS JOIN feeds f ON f.id = m.feed "
+                             "WHERE m.key_hash = ?1 AND m.key = ?2"};
+  store::LazyStmt history_fwd{std::string("SELECT ") + store::kMessageColumns +
+                              " FROM feeds f CROSS JOIN messages m ON m.feed = f.id "
+                              "WHERE f.author = ?1 AND m.sequence >= ?2 "
+                              "ORDER BY m.sequence LIMIT ?3"};
+  store::LazyStmt history_rev{std::string("SELECT ") + store::kMessageColumns +
+                              " FROM feeds f CROSS JOIN messages m ON m.feed = f.id "
+                              "WHERE f.author = ?1 AND m.sequence >= ?2 "
+                              "ORDER BY m.sequence DESC LIMIT ?3"};
+
+  // One of the statements above, prepared. A statement that no longer compiles against the
+  // file's schema (a table or column gone) reports the store as damaged.
+  Result<store::Stmt*> Use(store::LazyStmt& stmt);
+  double NowMs() const;
+  Status Err(int rc, std::string_view what) const { return db.Error(rc, what); }
+};
+
 }  // namespace ssb

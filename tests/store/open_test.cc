@@ -108,6 +108,44 @@ TEST_CASE("an SQLite file of another application is refused, and left alone") {
   CHECK(ReadAll(path) == before);
 }
 
+TEST_CASE("a store of ours with a table or column gone is reported as damaged") {
+  if (std::system("command -v sqlite3 >/dev/null 2>&1") != 0) {
+    WARN("SKIPPED: the sqlite3 shell is not installed (Debian package sqlite3)");
+    return;
+  }
+  TempDir dir;
+  std::string path = dir.File("db.sqlite");
+  MakeStore(path);
+  SECTION("a table dropped: refused at open") {
+    REQUIRE(std::system(("sqlite3 '" + path + "' 'DROP TABLE forks;'").c_str()) == 0);
+    for (bool ro : {false, true}) {
+      Status s = OpenStatus(path, ro);
+      INFO(s.ToString());
+      CHECK(s.code() == Code::kCorruption);
+      CHECK(s.message().find("schema is damaged") != std::string::npos);
+      CHECK(s.message().find(path) != std::string::npos);
+    }
+  }
+  SECTION("a column dropped: the first query that needs it says so") {
+    REQUIRE(std::system(("sqlite3 '" + path + "' 'ALTER TABLE messages DROP COLUMN plaintext;'")
+                            .c_str()) == 0);
+    StoreOptions o;
+    o.read_only = true;
+    auto store = Store::Open(path, o);
+    REQUIRE(store.ok());
+    auto feeds = (*store)->Feeds();
+    REQUIRE(feeds.ok());
+    REQUIRE_FALSE(feeds->empty());
+    HistoryQuery q;
+    q.author = feeds->front().author;
+    auto history = (*store)->History(q);
+    REQUIRE_FALSE(history.ok());
+    INFO(history.status().ToString());
+    CHECK(history.status().code() == Code::kCorruption);
+    CHECK(history.status().message().find("schema is damaged") != std::string::npos);
+  }
+}
+
 TEST_CASE("databases made by other programs (sqlite3 shell) are refused, and left alone") {
   if (std::system("command -v sqlite3 >/dev/null 2>&1") != 0) {
     WARN("SKIPPED: the sqlite3 shell is not installed (Debian package sqlite3); the foreign "
