@@ -1,6 +1,24 @@
 #include "sqlite.h"
 
+#include <mutex>
+
 namespace ssb::store {
+
+namespace {
+
+// Process-wide SQLite settings, applied once before the first connection. SQLite ignores them
+// (SQLITE_MISUSE) if the host program initialized SQLite first, which is harmless.
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // No up-front bulk allocation of 20 page-cache slots per connection: SQLite writes a header
+    // into every slot of it at once, which costs ~20 page faults (about 0.3 ms on a VM) before
+    // the first row is read. Slots are allocated as pages are actually cached instead.
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
+  });
+}
+
+}  // namespace
 
 Status SqliteStatus(int rc, sqlite3* db, const std::string& context) {
   std::string msg = context + ": " + sqlite3_errstr(rc);
@@ -38,6 +56,7 @@ Db::~Db() {
 
 Status Db::Open(const std::string& path, int flags) {
   path_ = path;
+  ConfigureSqliteOnce();
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = SqliteStatus(rc, db_, "cannot open store " + path);
