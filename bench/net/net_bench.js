@@ -4,6 +4,7 @@
 //
 //   node net_bench.js --sbot PATH [--feeds 20] [--per-feed 5000] [--runs 1] [--cold-runs 5]
 //                     [--timeout 900] [--poll-ms 100] [--work DIR] [--keep] [--probe PATH]
+//                     [--floor PATH]
 //                     [--modes cpp,js-legacy,js-ebt,serve-cpp,serve-js,cold]
 // Usually started by bench/net/run, which sets NODE_PATH to tests/interop/node_modules.
 //
@@ -20,6 +21,9 @@
 //              started and timed by ssb_spawn_probe (bench/net/spawn_probe.cc, built next to
 //              sbot in build/*/bench/, or --probe PATH), which polls the port every 100 µs:
 //              Node's own spawn costs ~10 ms here and would otherwise sit in both figures.
+// With the cpp mode, ssb_verify_floor (bench/net/verify_floor.cc, next to the probe, or --floor
+// PATH) times the corpus's signatures verified on every core and nothing else: the least time
+// any receiver that checks signatures can take on this machine.
 'use strict'
 const crypto = require('crypto')
 const fs = require('fs')
@@ -64,6 +68,7 @@ for (const m of MODES) {
 }
 const JS_PEER = path.join(__dirname, 'js_peer.js')
 const PROBE = A.probe ? path.resolve(A.probe) : path.join(path.dirname(SBOT), '../../bench/ssb_spawn_probe')
+const FLOOR = A.floor ? path.resolve(A.floor) : path.join(path.dirname(SBOT), '../../bench/ssb_verify_floor')
 const RUN_FOR = Math.ceil(TIMEOUT_MS / 1000) + 600 // servers stop themselves even if we die
 const work = A.work ? path.resolve(A.work) : fs.mkdtempSync(path.join(os.tmpdir(), 'ssb-net-bench-'))
 fs.mkdirSync(work, { recursive: true })
@@ -495,6 +500,13 @@ async function main () {
       }
     }
   }
+  // The least time any receiver can take here: the corpus's signatures verified on every core,
+  // nothing else (bench/net/verify_floor.cc).
+  let floor = null
+  if (MODES.includes('cpp') && fs.existsSync(FLOOR)) {
+    floor = JSON.parse(await run(FLOOR, [path.join(work, 'corpus.ndjson')]))
+    log(`  verify floor: ${JSON.stringify(floor)}`)
+  } else if (MODES.includes('cpp')) log(`verify floor: not measured, ${FLOOR} is missing (build the bench targets, or pass --floor PATH)`)
   if (MODES.includes('cpp')) await attempt('cpp', () => replicationMode('cpp'))
   if (MODES.includes('js-legacy')) await attempt('js-legacy', () => replicationMode('js', 'legacy'))
   if (MODES.includes('js-ebt')) await attempt('js-ebt', () => replicationMode('js', 'ebt'))
@@ -528,6 +540,10 @@ async function main () {
   }
   row('C++ → C++ (legacy createHistoryStream)', 'cpp',
     R.cpp && fastestJs ? `${fmt(R[fastestJs].secs / R.cpp.secs, 1)}× faster than JS ${fastestJs.slice(3)}` : '')
+  if (floor) {
+    rows.push([`verify floor: ${TOTAL} signatures on ${floor.threads} cores, nothing else`, fmt(floor.secs), fmtInt(TOTAL / floor.secs), '', '',
+      R.cpp ? `C++ → C++ takes ${fmt(R.cpp.secs / floor.secs, 2)}× the floor` : ''])
+  }
   row('JS → JS legacy (ssb-replicate)', 'js-legacy', fastestJs === 'js-legacy' ? 'reference (faster JS mode)' : '')
   row('JS → JS EBT (ssb-ebt, legacy off)', 'js-ebt', fastestJs === 'js-ebt' ? 'reference (faster JS mode)' : '')
   row('C++ server → JS client (no verify)', 'serve-cpp',
@@ -557,6 +573,12 @@ async function main () {
   if (R.cpp && fastestJs) {
     const x = R[fastestJs].secs / R.cpp.secs
     goal(`C++ → C++ ≥ 4× faster than the faster JS mode (${fastestJs}): ${fmt(x, 1)}×`, x >= 4)
+    if (floor) {
+      const need = R[fastestJs].secs / 4
+      log(`      (4× needs ≤ ${fmt(need)} s; verifying the signatures alone on all ${floor.threads} cores takes ${fmt(floor.secs)} s here, ` +
+        `so the best any verifying receiver can do is ${fmt(R[fastestJs].secs / floor.secs, 1)}× and the goal leaves ${fmt(need - floor.secs)} s ` +
+        `for everything else: the serving peer, parsing, hashing, storing, the network)`)
+    }
   } else goal('C++ → C++ ≥ 4× faster than the faster JS mode', null)
   if (R.cpp && jsRepl.length) {
     const jsA = Math.min(...jsRepl.map((k) => R[k].rssA))
