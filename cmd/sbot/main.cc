@@ -1,9 +1,12 @@
 // sbot: the scuttlesync server's command line, in ssb-server's style (muxrpcli):
 //   sbot [--path DIR] [--pretty] VERB [ARG…] [--key value…]
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +35,52 @@ struct Verb {
 int NeedsServer(sbot::Context& ctx, const sbot::VerbArgs&) {
   return ctx.Fail(ssb::Status::Unsupported("no server is running on " + ctx.globals().path +
                                            " (start one with `sbot server`)"));
+}
+
+// The verb a command line names, when that is plain from a scan of the global options before
+// it; nullptr when it is not (no verb, an unknown option, help). Lets main build the parser
+// with that one verb: building all of them is a third of a server's start-up instructions.
+const Verb* PlainVerb(const std::vector<Verb>& verbs, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    if (std::strcmp(a, "--pretty") == 0) continue;
+    if (std::strcmp(a, "--path") == 0 || std::strcmp(a, "--hmac") == 0) {
+      ++i;
+      continue;
+    }
+    if (std::strncmp(a, "--path=", 7) == 0 || std::strncmp(a, "--hmac=", 7) == 0) continue;
+    if (a[0] == '-') return nullptr;
+    for (const Verb& v : verbs) {
+      if (std::strcmp(a, v.name) == 0) return &v;
+      for (const char* alias : v.aliases) {
+        if (std::strcmp(a, alias) == 0) return &v;
+      }
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+using Subcommands = std::vector<std::pair<CLI::App*, const Verb*>>;
+
+// The parser: the global options and `only`, or every verb when `only` is null.
+std::unique_ptr<CLI::App> MakeParser(const std::vector<Verb>& verbs, const Verb* only,
+                                     sbot::Globals& g, Subcommands& subs) {
+  auto app = std::make_unique<CLI::App>(
+      "sbot: a Secure Scuttlebutt peer and sneakernet toolkit (scuttlesync)", "sbot");
+  app->require_subcommand(1);
+  app->add_option("--path", g.path, "data directory (default $SSB_PATH, then ~/.ssb)");
+  app->add_flag("--pretty", g.pretty, "indent JSON output for people");
+  app->add_option("--hmac", g.hmac, "caps.sign of a test network (base64 of 32 bytes)");
+  subs.clear();
+  for (const Verb& v : verbs) {
+    if (only && only != &v) continue;
+    CLI::App* sub = app->add_subcommand(v.name, v.help);
+    for (const char* alias : v.aliases) sub->alias(alias);
+    sub->prefix_command();  // everything after the verb is the verb's (muxrpcli style)
+    subs.emplace_back(sub, &v);
+  }
+  return app;
 }
 
 }  // namespace
@@ -81,24 +130,24 @@ int main(int argc, char** argv) {
       {"blobs.want", {}, "fetch blob ID from peers (needs the running server)", NeedsServer},
   };
 
-  CLI::App app{"sbot: a Secure Scuttlebutt peer and sneakernet toolkit (scuttlesync)", "sbot"};
-  app.require_subcommand(1);
   sbot::Globals g;
   g.path = DefaultPath();
-  app.add_option("--path", g.path, "data directory (default $SSB_PATH, then ~/.ssb)");
-  app.add_flag("--pretty", g.pretty, "indent JSON output for people");
-  app.add_option("--hmac", g.hmac, "caps.sign of a test network (base64 of 32 bytes)");
-  std::vector<std::pair<CLI::App*, const Verb*>> subs;
-  for (const Verb& v : verbs) {
-    CLI::App* sub = app.add_subcommand(v.name, v.help);
-    for (const char* alias : v.aliases) sub->alias(alias);
-    sub->prefix_command();  // everything after the verb is the verb's (muxrpcli style)
-    subs.emplace_back(sub, &v);
-  }
+  const sbot::Globals defaults = g;
+  Subcommands subs;
+  const Verb* only = PlainVerb(verbs, argc, argv);
+  auto app = MakeParser(verbs, only, g, subs);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? sbot::kExitOk : sbot::kExitUsage;
+    app->parse(argc, argv);
+  } catch (const CLI::ParseError& first) {
+    // Errors and help come from the parser that knows every verb.
+    g = defaults;
+    app = MakeParser(verbs, nullptr, g, subs);
+    try {
+      if (!only) throw;
+      app->parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app->exit(e) == 0 ? sbot::kExitOk : sbot::kExitUsage;
+    }
   }
   for (auto& [sub, verb] : subs) {
     if (!*sub) continue;
