@@ -207,7 +207,7 @@ int Server(Context& ctx, const VerbArgs& a) {
   const Value& o = a.options;
   int64_t port = c.port, hops = c.hops;
   double run_for = 0;
-  bool lan = c.lan, verbose = false;
+  bool lan = c.lan, ebt = c.ebt, verbose = false;
   std::string host = c.host;
   std::vector<std::string> seeds;
   ssb::Status st = OptString(o, "host", &host);
@@ -215,6 +215,7 @@ int Server(Context& ctx, const VerbArgs& a) {
   if (st.ok()) st = OptInt(o, "hops", &hops);
   if (st.ok()) st = OptNumber(o, "run-for", &run_for);
   if (st.ok()) st = OptBool(o, "lan", &lan);
+  if (st.ok()) st = OptBool(o, "ebt", &ebt);
   if (st.ok()) st = OptBool(o, "verbose", &verbose);
   if (st.ok() && o.Find("seed")) {
     std::string seed;
@@ -228,6 +229,7 @@ int Server(Context& ctx, const VerbArgs& a) {
   c.port = static_cast<uint16_t>(port);
   c.hops = static_cast<int>(hops);
   c.lan = lan;
+  c.ebt = ebt;
   c.verbose = verbose;
   c.run_for_seconds = run_for;
   if (!ctx.globals().hmac.empty()) {

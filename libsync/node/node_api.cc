@@ -77,6 +77,35 @@ void Node::Impl::RegisterApi() {
                    }
                    co_await ServeHistory(s, std::move(h), !ctx.peer.owner);
                  });
+  if (config_.ebt) {
+    // ssb-ebt's replicate (PROTOCOL.md §5.2): anyone may ask, as ssb-ebt allows; version 3 and
+    // the classic feed format only. Without it a peer gets "no duplex:ebt,replicate" and falls
+    // back to legacy replication.
+    api_.AddStream("ebt.replicate", CallType::kDuplex, Access::kAnyone,
+                   [this](CallContext& ctx, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
+                     Value o = Opts(args);
+                     const Value* version = o.Find("version");
+                     const Value* format = o.Find("format");
+                     if (!version || !version->is_number() || version->as_number() != 3) {
+                       s->End(Status::InvalidArgument("expected ebt.replicate({version: 3})"));
+                       co_return;
+                     }
+                     if (format && !(format->is_string() && format->as_string() == "classic")) {
+                       s->End(Status::Unsupported("ebt.replicate: only the classic feed format"));
+                       co_return;
+                     }
+                     auto it = peers_.find(ctx.conn.get());
+                     if (it == peers_.end() || it->second->owner) {
+                       s->End(Status::Unsupported("ebt.replicate: not with the owner's connection"));
+                       co_return;
+                     }
+                     if (it->second->ebt_stream) {
+                       s->End(Status::Busy("ebt.replicate: a session with this peer is running"));
+                       co_return;
+                     }
+                     co_await ServeEbt(it->second, s);
+                   });
+  }
   api_.AddStream("gossip.ping", CallType::kDuplex, Access::kAnyone,
                  [](CallContext&, const Value&, std::shared_ptr<Stream> s) -> awaitable<void> {
                    // Answer every timestamp with ours (pull-ping); the caller paces the volleys.
@@ -272,6 +301,7 @@ void Node::Impl::RegisterApi() {
                     e.Set("address", Value::String(p->address));
                     e.Set("outgoing", Value::Bool(p->outgoing));
                     e.Set("received", Value::Number(static_cast<double>(p->messages_received)));
+                    e.Set("replication", Value::String(p->ebt ? "ebt" : "legacy"));
                     conns.Push(std::move(e));
                   }
                   v.Set("connections", std::move(conns));
@@ -468,6 +498,11 @@ Result<NodeConfig> LoadNodeConfig(const std::string& data_dir) {
     }
   }
   if (const Value* local = v->Find("local"); local && local->is_bool()) c.lan = local->as_bool();
+  if (const Value* ebt = v->Find("ebt")) {
+    if (ebt->is_bool()) c.ebt = ebt->as_bool();
+    else if (ebt->is_object()) SSB_RETURN_IF_ERROR(OptBool(*ebt, "enabled", &c.ebt));
+    else return bad("ebt", "must be true, false or {\"enabled\": …}");
+  }
   if (const Value* seeds = v->Find("seeds"); seeds && seeds->is_array()) {
     for (const Value& s : seeds->items())
       if (s.is_string()) c.seeds.push_back(s.as_string());

@@ -21,6 +21,7 @@
 #include "ssb/address.h"
 #include "ssb/blob_store.h"
 #include "ssb/blob_wants.h"
+#include "ssb/ebt.h"
 #include "ssb/feed_ops.h"
 #include "ssb/muxrpc.h"
 #include "ssb/net.h"
@@ -47,6 +48,11 @@ struct PeerState {
   std::unique_ptr<rpc::Signal> inbox_signal;   // wakes the verifier
   std::unique_ptr<rpc::Signal> inbox_room;     // wakes fetchers waiting for room in the inbox
   std::map<std::string, std::shared_ptr<rpc::Stream>> feed_streams;  // by feed
+  // EBT (ebt.replicate, PROTOCOL.md §5.2): the session's state and stream while one runs.
+  // Legacy fetches (fetching, feed_streams) are not used with a peer that speaks EBT.
+  std::unique_ptr<ebt::PeerState> ebt;
+  std::shared_ptr<rpc::Stream> ebt_stream;
+  std::unique_ptr<rpc::Signal> ebt_wake;  // wakes the EBT sender: notes, appends, the end
 };
 
 // A fixed set of worker threads for CPU work off the network thread (message parsing and
@@ -108,6 +114,19 @@ class Node::Impl {
   void StartReplication(const std::shared_ptr<PeerState>& peer);
   void StartFeed(const std::shared_ptr<PeerState>& peer, const std::string& feed);
   asio::awaitable<void> FetchFeed(std::shared_ptr<PeerState> peer, std::string feed);
+  // Queues a received message text for the verifier, waiting while its inbox is full.
+  asio::awaitable<void> ToInbox(std::shared_ptr<PeerState> peer, std::string feed,
+                                std::string text);
+  // EBT: the session on `s` (either side opened it) until it ends. Returns how it ended and
+  // whether the peer sent anything at all (a peer without EBT ends at once with an error).
+  asio::awaitable<std::pair<Status, bool>> RunEbt(std::shared_ptr<PeerState> peer,
+                                                  std::shared_ptr<rpc::Stream> s);
+  asio::awaitable<void> EbtSender(std::shared_ptr<PeerState> peer,
+                                  std::shared_ptr<rpc::Stream> s);
+  // We dialed: ask for EBT, and replicate the legacy way if the peer has none.
+  asio::awaitable<void> DialEbt(std::shared_ptr<PeerState> peer);
+  // The peer asked us for EBT (ebt.replicate).
+  asio::awaitable<void> ServeEbt(std::shared_ptr<PeerState> peer, std::shared_ptr<rpc::Stream> s);
   asio::awaitable<void> Verifier(std::shared_ptr<PeerState> peer);
   void AfterAppend(const std::vector<Message>& appended);
   asio::awaitable<void> ServeHistory(std::shared_ptr<rpc::Stream> s, HistoryArgs args,

@@ -1,4 +1,5 @@
-// Replication (legacy createHistoryStream, both directions) and blob transfer with peers.
+// Replication (EBT and legacy createHistoryStream, both directions) and blob transfer with
+// peers.
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
@@ -59,6 +60,7 @@ void Node::Impl::RecomputeReplication() {
 }
 
 void Node::Impl::StartReplication(const std::shared_ptr<PeerState>& peer) {
+  if (peer->ingest) return;  // already started (an EBT request may come first)
   FeedIngestOptions iopt;
   iopt.validate = validate_;
   iopt.batch_size = 512;
@@ -67,7 +69,15 @@ void Node::Impl::StartReplication(const std::shared_ptr<PeerState>& peer) {
   peer->inbox_signal = std::make_unique<rpc::Signal>(io_.get_executor());
   peer->inbox_room = std::make_unique<rpc::Signal>(io_.get_executor());
   asio::co_spawn(io_, Verifier(peer), asio::detached);
-  for (const auto& [feed, info] : repl_set_.feeds()) StartFeed(peer, feed);
+  // Feeds: over the peer's EBT session when it opened one with us; when we dialed, we ask for
+  // EBT first (as ssb-ebt does) and fall back to legacy createHistoryStreams.
+  if (peer->ebt_stream) {
+    // ServeEbt runs the session.
+  } else if (peer->outgoing && config_.ebt) {
+    asio::co_spawn(io_, DialEbt(peer), asio::detached);
+  } else {
+    for (const auto& [feed, info] : repl_set_.feeds()) StartFeed(peer, feed);
+  }
   // Blob wants: we serve our createWants stream when it calls us; we call theirs.
   asio::co_spawn(io_, ReadPeerWants(peer), asio::detached);
   // Keep-alive from the side that dialed, as ssb-gossip does.
@@ -93,11 +103,23 @@ void Node::Impl::StartReplication(const std::shared_ptr<PeerState>& peer) {
 
 void Node::Impl::StartFeed(const std::shared_ptr<PeerState>& peer, const std::string& feed) {
   if (peer->owner || peer->conn->closed()) return;
+  if (peer->ebt) {
+    auto latest = store_->Latest(feed);
+    int64_t seq = latest.ok() && latest->has_value() ? (*latest)->sequence : 0;
+    peer->ebt->SetLocal(feed, seq, /*receive=*/true);
+    peer->ebt_wake->Notify();
+    return;
+  }
+  if (peer->ebt_stream) return;  // an EBT session is starting
   if (!peer->fetching.insert(feed).second) return;
   asio::co_spawn(io_, FetchFeed(peer, feed), asio::detached);
 }
 
 awaitable<void> Node::Impl::FetchFeed(std::shared_ptr<PeerState> peer, std::string feed) {
+  if (peer->ebt_stream) {  // the peer asked for EBT meanwhile
+    peer->fetching.erase(feed);
+    co_return;
+  }
   auto latest = peer->ingest->Latest(feed);
   if (!latest.ok()) {
     Log("store: " + latest.status().message());
@@ -118,17 +140,158 @@ awaitable<void> Node::Impl::FetchFeed(std::shared_ptr<PeerState> peer, std::stri
     auto r = co_await s->Read();
     if (!r.ok() || !*r) break;
     if ((*r)->type != rpc::BodyType::kJson) continue;
-    // Room in the verifier's inbox; while there is none we stop reading this stream, and the
-    // connection stops reading the socket (TCP slows the peer down).
-    while (peer->inbox.size() >= kMaxInbox && !peer->conn->closed()) co_await peer->inbox_room->Wait();
-    peer->inbox.emplace_back(feed, std::move((*r)->body));
-    // The verifier wants to know when there is something, or a whole batch, to check.
-    if (peer->inbox.size() == 1 || peer->inbox.size() % kVerifyBatch == 0) peer->inbox_signal->Notify();
+    co_await ToInbox(peer, feed, std::move((*r)->body));
   }
   if (auto it = peer->feed_streams.find(feed); it != peer->feed_streams.end() && it->second == s) {
     peer->feed_streams.erase(it);
   }
   peer->fetching.erase(feed);
+}
+
+awaitable<void> Node::Impl::ToInbox(std::shared_ptr<PeerState> peer, std::string feed,
+                                    std::string text) {
+  // Room in the verifier's inbox; while there is none we stop reading this stream, and the
+  // connection stops reading the socket (TCP slows the peer down).
+  while (peer->inbox.size() >= kMaxInbox && !peer->conn->closed()) co_await peer->inbox_room->Wait();
+  peer->inbox.emplace_back(std::move(feed), std::move(text));
+  // The verifier wants to know when there is something, or a whole batch, to check.
+  if (peer->inbox.size() == 1 || peer->inbox.size() % kVerifyBatch == 0) peer->inbox_signal->Notify();
+}
+
+// ---- EBT (PROTOCOL.md §5.2) ----
+
+awaitable<std::pair<Status, bool>> Node::Impl::RunEbt(std::shared_ptr<PeerState> peer,
+                                                      std::shared_ptr<rpc::Stream> s) {
+  peer->ebt = std::make_unique<ebt::PeerState>();
+  peer->ebt_wake = std::make_unique<rpc::Signal>(io_.get_executor());
+  s->SetWake(peer->ebt_wake.get());
+  auto clock = store_->Clock();
+  if (!clock.ok()) {
+    s->End(clock.status());
+    co_return std::make_pair(clock.status(), false);
+  }
+  for (const auto& [feed, info] : repl_set_.feeds()) {
+    auto it = clock->find(feed);
+    peer->ebt->SetLocal(feed, it == clock->end() ? 0 : it->second, /*receive=*/true);
+  }
+  bool sender_done = false;
+  rpc::Signal done(io_.get_executor());
+  asio::co_spawn(io_, [this, peer, s, &sender_done, &done]() -> awaitable<void> {
+    co_await EbtSender(peer, s);
+    sender_done = true;
+    done.Notify();
+  }, asio::detached);
+
+  Status why;
+  bool any = false;
+  for (;;) {
+    auto r = co_await s->Read();
+    if (!r.ok()) {
+      why = r.status();
+      break;
+    }
+    if (!*r) break;
+    any = true;
+    if ((*r)->type != rpc::BodyType::kJson) continue;
+    auto v = json::Parse((*r)->body);
+    if (!v.ok()) continue;
+    switch (ebt::Classify(*v)) {
+      case ebt::PacketKind::kNotes: {
+        // Feeds they ask about that we hold but do not replicate: we answer with what we have
+        // (without asking for more) instead of -1, so that they can fetch them from us, as
+        // createHistoryStream serves any feed we hold.
+        const Value* map = &*v;
+        if (map->size() == 1 && map->keys()[0] == "clock") map = &map->items()[0];
+        for (const std::string& feed : map->keys()) {
+          if (repl_set_.Contains(feed) || repl_set_.WeBlock(feed)) continue;
+          if (auto it = clock->find(feed); it != clock->end() && !peer->ebt->TheirNote(feed)) {
+            peer->ebt->SetLocal(feed, it->second, /*receive=*/false);
+          }
+        }
+        if (peer->ebt->OnNotes(*v).ok()) peer->ebt_wake->Notify();
+        break;
+      }
+      case ebt::PacketKind::kMessage: {
+        std::string author = v->Find("author")->as_string();
+        peer->ebt->OnReceived(author, static_cast<int64_t>(v->Find("sequence")->as_number()));
+        // Messages of feeds we do not replicate are not ours to keep.
+        if (repl_set_.Contains(author)) co_await ToInbox(peer, std::move(author), std::move((*r)->body));
+        break;
+      }
+      case ebt::PacketKind::kInvalid:
+        break;
+    }
+  }
+  s->End();
+  peer->ebt_wake->Notify();
+  while (!sender_done) co_await done.Wait();
+  co_return std::make_pair(why, any);
+}
+
+awaitable<void> Node::Impl::EbtSender(std::shared_ptr<PeerState> peer,
+                                      std::shared_ptr<rpc::Stream> s) {
+  MessageFormat bare;
+  bare.keys = false;
+  while (!s->closed() && !stopping_) {
+    bool did = false;
+    ebt::NoteMap notes = peer->ebt->TakeNotes();
+    if (!notes.empty()) {
+      s->WriteJson(ebt::NotesToJson(notes));
+      did = true;
+    }
+    for (const auto& send : peer->ebt->AllToSend()) {
+      if (s->closed()) break;
+      HistoryQuery q;
+      q.author = send.feed;
+      q.start_seq = send.next;
+      q.limit = std::min(kServeChunk, send.latest - send.next + 1);
+      int64_t sent = 0;
+      Status st = store_->History(q, [&](const StoredMessage& m) {
+        s->WriteJsonText(FormatMessage(m, bare));
+        peer->ebt->MarkSent(send.feed, m.sequence);
+        ++sent;
+        return true;
+      });
+      if (!st.ok()) {
+        Log("store: " + st.message());
+        s->End(st);
+        co_return;
+      }
+      if (sent > 0) {
+        did = true;
+        co_await s->Drain();
+      }
+    }
+    // Nothing to do: wait for their notes, our appends or the end (no co_await since the
+    // checks above, so no wake-up was missed).
+    if (!did) co_await peer->ebt_wake->Wait();
+  }
+}
+
+awaitable<void> Node::Impl::DialEbt(std::shared_ptr<PeerState> peer) {
+  Value opts = Value::Object();
+  opts.Set("version", Value::Number(3));
+  opts.Set("format", Value::String("classic"));
+  Value args = Value::Array();
+  args.Push(std::move(opts));
+  auto s = peer->conn->Open(rpc::CallType::kDuplex, {"ebt", "replicate"}, std::move(args));
+  peer->ebt_stream = s;
+  auto [why, any] = co_await RunEbt(peer, s);
+  peer->ebt_stream = nullptr;
+  if (any || why.ok() || peer->conn->closed() || stopping_) co_return;
+  // No EBT there (ssb-server without ssb-ebt answers "no duplex:ebt,replicate"): legacy.
+  if (config_.verbose) Log(peer->id + " has no EBT (" + why.message() + "): legacy replication");
+  peer->ebt.reset();
+  for (const auto& [feed, info] : repl_set_.feeds()) StartFeed(peer, feed);
+}
+
+awaitable<void> Node::Impl::ServeEbt(std::shared_ptr<PeerState> peer,
+                                     std::shared_ptr<rpc::Stream> s) {
+  peer->ebt_stream = s;
+  // Legacy streams we may have opened before the request came are no longer needed.
+  for (auto& [feed, stream] : peer->feed_streams) stream->End();
+  StartReplication(peer);
+  co_await RunEbt(peer, s);
 }
 
 namespace {
@@ -256,6 +419,10 @@ awaitable<void> Node::Impl::Verifier(std::shared_ptr<PeerState> peer) {
       if (res->verdict == IngestVerdict::kFork) {
         Log("fork in " + feed + " from " + peer->id + ": " + res->status.message());
         if (auto it = peer->feed_streams.find(feed); it != peer->feed_streams.end()) it->second->End();
+        if (peer->ebt) {  // stop receiving the feed from this peer
+          peer->ebt->Forget(feed);
+          peer->ebt_wake->Notify();
+        }
       }
     }
     b.items.clear();
@@ -322,6 +489,13 @@ void Node::Impl::AfterAppend(const std::vector<Message>& appended) {
       }
       ApplyBlobActions(blob_wants_->WantReferenced(m));
     }
+  }
+  for (const auto& [c, p] : peers_) {
+    if (!p->ebt) continue;
+    for (const Message& m : appended) {
+      if (auto seq = m.sequence()) p->ebt->OnAppend(m.author(), *seq);
+    }
+    p->ebt_wake->Notify();
   }
   NotifyNewMessages();
   if (graph) RecomputeReplication();

@@ -229,6 +229,9 @@ Status PeerState::OnNotes(const json::Value& notes) {
     Feed* f = Get(feed, true);
     if (!f) continue;  // over the limit
     Note n = DecodeNote(map->items()[i]);
+    // They said -1 (they did not replicate it) and now replicate it: say again what we want.
+    // ssb-ebt forgets notes that arrive for feeds it does not follow, so our first note is lost.
+    if (f->local && f->theirs && !f->theirs->replicate && n.replicate) f->note_dirty = true;
     f->theirs = n;
     if (n.replicate) f->their_seq = std::max(f->their_seq, n.sequence);
     // A feed we do not replicate is answered with -1.

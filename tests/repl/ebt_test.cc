@@ -134,6 +134,24 @@ TEST_CASE("EBT PeerState: notes out, notes in, what to send") {
   CHECK(peer.OnNotes(json::Value::Number(3)).code() == Code::kInvalidInput);
 }
 
+TEST_CASE("EBT PeerState: a peer that refused a feed and then replicates it hears our note again") {
+  Feed a{1};
+  ebt::PeerState peer;
+  peer.SetLocal(a.id(), 0, true);
+  CHECK(peer.TakeNotes() == ebt::NoteMap{{a.id(), ebt::EncodeNote(0, true)}});
+  auto note = [&](int32_t n) {
+    auto v = json::Parse("{\"" + a.id() + "\":" + std::to_string(n) + "}");
+    REQUIRE(v.ok());
+    REQUIRE(peer.OnNotes(*v).ok());
+  };
+  note(-1);  // they do not follow a (yet)
+  CHECK(peer.TakeNotes().empty());
+  note(ebt::EncodeNote(1000, true));  // they follow it now, and hold 1000 messages
+  CHECK(peer.TakeNotes() == ebt::NoteMap{{a.id(), ebt::EncodeNote(0, true)}});
+  note(ebt::EncodeNote(1000, true));  // the same again: nothing new to say
+  CHECK(peer.TakeNotes().empty());
+}
+
 TEST_CASE("EBT PeerState: limits on tracked feeds") {
   ebt::Limits limits;
   limits.max_feeds = 2;

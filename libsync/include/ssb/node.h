@@ -30,6 +30,7 @@ struct NodeConfig {
   bool lan = true;                             // LAN discovery (UDP broadcast)
   uint16_t lan_port = 8008;                    // UDP port of LAN announcements
   std::chrono::milliseconds lan_interval{1000};
+  bool ebt = true;                             // EBT replication (ebt.replicate) besides legacy
   std::vector<std::string> seeds;              // multiserver addresses to keep dialing
   size_t max_outgoing = 8;                     // gossip dials at once
   size_t max_connections = 256;                // all peers at once; more are refused

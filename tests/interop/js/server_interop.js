@@ -2,8 +2,9 @@
 // of our `sbot server`s. Usage: node server_interop.js SBOT_BINARY [MESSAGES_PER_FEED]
 //
 // Shows, each as one PASS/FAIL line:
-//   1. our server replicates 3 feeds x N messages from ssb-server;
-//   2. ssb-server replicates our feed from us, when we dial it and when it dials us;
+//   1. our server replicates 3 feeds x N messages from ssb-server (over EBT);
+//   2. ssb-server replicates our feed from us, when we dial it and when it dials us (over EBT,
+//      and over legacy createHistoryStreams when our EBT is off);
 //   3. a blob added on either side arrives on the other;
 //   4. ssb-client publishes through our server;
 //   5. our private message is readable by the JS peer's owner;
@@ -58,12 +59,12 @@ function sbotRaw (dir, args, encoding) {
 const sbot = (dir, ...args) => sbotRaw(dir, args, 'utf8')
 async function sbotJson (dir, ...args) { return JSON.parse(await sbot(dir, ...args)) }
 
-async function startOurs (name, port, caps) {
+async function startOurs (name, port, caps, ...flags) {
   const dir = path.join(work, name)
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'config'), JSON.stringify({ caps: { shs: caps }, lan: false }))
   const child = spawn(SBOT, ['--path', dir, 'server', '--host', '127.0.0.1', '--port', String(port),
-    '--run-for', '600'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    '--run-for', '600', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let err = ''
   child.stderr.on('data', (d) => { err += d; if (process.env.SSB_INTEROP_VERBOSE) process.stderr.write(d) })
@@ -146,18 +147,28 @@ async function main () {
   for (const kvt of state.queue) await p((cb) => sv.add(kvt.value, cb))
   log(`added ${state.queue.length} messages of 3 feeds to ssb-server`)
 
-  // 0. ssb-server dials us: it asks for EBT first, gets "no duplex:ebt,replicate" and falls
-  // back to legacy replication (what a JS peer that finds us on the network does). First, while
-  // it has no other peer (legacy replication asks only one peer at a time for a feed).
-  const dialed = await startOurs('dialed', await freePort(), shs)
-  for (let i = 0; i < 10; i++) await sbot(dialed.dir, 'publish', '--type', 'post', '--text', `dialed ${i}`)
-  await p((cb) => sv.publish({ type: 'contact', contact: dialed.id, following: true }, cb))
-  await p((cb) => sv.gossip.connect(dialed.address, cb))
-  const got2b = await waitFor('the dialed server\'s feed on ssb-server', async () => {
-    const msgs = await p((cb) => pull(sv.createHistoryStream({ id: dialed.id, keys: false }), pull.collect(cb)))
-    return msgs.length === 10 || `${msgs.length}/10`
-  })
-  result('ssb-server dials our server and replicates from it (EBT refused, legacy used)', got2b)
+  // How our server replicates with a peer, from its status: "ebt" or "legacy".
+  const modeWith = async (dir, id) => {
+    const c = (await sbotJson(dir, 'status')).connections.find((x) => x.id === id)
+    return c ? c.replication : 'not connected'
+  }
+
+  // 0. ssb-server dials us. It asks for EBT first (ebt.replicate): with our EBT on, that is
+  // how it replicates; with --no-ebt it gets "no duplex:ebt,replicate" and falls back to legacy
+  // replication (what a JS peer without EBT in common with us does). First, while it has no
+  // other peer (legacy replication asks only one peer at a time for a feed).
+  for (const [name, flags, want] of [['dialed-legacy', ['--no-ebt'], 'legacy'], ['dialed-ebt', [], 'ebt']]) {
+    const dialed = await startOurs(name, await freePort(), shs, ...flags)
+    for (let i = 0; i < 10; i++) await sbot(dialed.dir, 'publish', '--type', 'post', '--text', `${name} ${i}`)
+    await p((cb) => sv.publish({ type: 'contact', contact: dialed.id, following: true }, cb))
+    await p((cb) => sv.gossip.connect(dialed.address, cb))
+    const got = await waitFor(`the ${name} server's feed on ssb-server`, async () => {
+      const msgs = await p((cb) => pull(sv.createHistoryStream({ id: dialed.id, keys: false }), pull.collect(cb)))
+      return msgs.length === 10 || `${msgs.length}/10`
+    })
+    const mode = await modeWith(dialed.dir, js.keys.id)
+    result(`ssb-server dials our server and replicates from it (${want})`, got && mode === want, `replication: ${mode}`)
+  }
 
   const ours = await startOurs('ours', await freePort(), shs)
   log('our server ' + ours.address)
@@ -181,8 +192,9 @@ async function main () {
       if (mine.join('\n') !== theirs.join('\n')) same = false
     }
   }
-  result(`our server replicates 3 feeds x ${PER_FEED} messages from ssb-server`, got1 && same,
-    got1 ? `${3 * PER_FEED} messages in ${secs.toFixed(1)} s, byte-identical: ${same}` : 'incomplete')
+  const mode1 = await modeWith(ours.dir, js.keys.id)
+  result(`our server replicates 3 feeds x ${PER_FEED} messages from ssb-server over EBT`, got1 && same && mode1 === 'ebt',
+    got1 ? `${3 * PER_FEED} messages in ${secs.toFixed(1)} s, byte-identical: ${same}, replication: ${mode1}` : 'incomplete')
 
   // 2. ssb-server replicates our feed from us (published through our running server)
   for (let i = 0; i < 20; i++) await sbot(ours.dir, 'publish', '--type', 'post', '--text', `from C++ ${i}`)
