@@ -5,12 +5,13 @@
 //   node net_bench.js --sbot PATH [--feeds 20] [--per-feed 5000] [--runs 1] [--cold-runs 5]
 //                     [--timeout 900] [--poll-ms 100] [--work DIR] [--keep] [--probe PATH]
 //                     [--floor PATH]
-//                     [--modes cpp,js-legacy,js-ebt,serve-cpp,serve-js,cold]
+//                     [--modes cpp,cpp-legacy,js-legacy,js-ebt,serve-cpp,serve-js,cold]
 // Usually started by bench/net/run, which sets NODE_PATH to tests/interop/node_modules.
 //
 // Modes (each in fresh data dirs copied from templates loaded once):
-//   cpp        C++ -> C++: server A holds the corpus, B is empty; both replicate.request the
+//   cpp        C++ -> C++ (EBT, the default): server A holds the corpus, B is empty; both replicate.request the
 //              feeds; time from B's gossip.connect to A until B's `status` counts every message.
+//   cpp-legacy the same with --no-ebt on both: legacy createHistoryStreams.
 //   js-legacy  JS -> JS, ssb-replicate's createHistoryStream replication (no ssb-ebt).
 //   js-ebt     JS -> JS, ssb-ebt with legacy replication off.
 //   serve-cpp  our server A serving a non-verifying JS client (random key, anonymous):
@@ -61,7 +62,7 @@ const RUNS = Number(A.runs || 1)
 const COLD_RUNS = Number(A['cold-runs'] || 5)
 const TIMEOUT_MS = Number(A.timeout || 900) * 1000
 const POLL_MS = Number(A['poll-ms'] || 100)
-const ALL_MODES = ['cpp', 'js-legacy', 'js-ebt', 'serve-cpp', 'serve-js', 'cold']
+const ALL_MODES = ['cpp', 'cpp-legacy', 'js-legacy', 'js-ebt', 'serve-cpp', 'serve-js', 'cold']
 const MODES = A.modes ? A.modes.split(',') : ALL_MODES
 for (const m of MODES) {
   if (!ALL_MODES.includes(m)) { console.error(`net_bench: unknown mode ${m} (modes: ${ALL_MODES.join(',')})`); process.exit(2) }
@@ -267,10 +268,10 @@ function makeCorpus (file) {
 }
 
 // ---- servers ----
-async function startCpp (dir) {
+async function startCpp (dir, ...flags) {
   const port = await freePort()
   const proc = startProcess(SBOT, ['--path', dir, 'server', '--host', '127.0.0.1', '--port', String(port),
-    '--no-lan', '--run-for', String(RUN_FOR)], 'sbot server ' + path.basename(dir))
+    '--no-lan', '--run-for', String(RUN_FOR), ...flags], 'sbot server ' + path.basename(dir))
   const hello = await proc.hello
   await waitPort(port, proc)
   // The owner's control connection: ssb-client on the owner socket (DIR/socket, plain muxrpc),
@@ -361,8 +362,9 @@ async function replicationMode (kind, jsMode) {
     const bDir = freshDir('b')
     if (kind === 'cpp') {
       writeConfig(bDir)
-      a = await startCpp(copyTemplate('cpp', 'a'))
-      b = await startCpp(bDir)
+      const flags = jsMode === 'legacy' ? ['--no-ebt'] : []
+      a = await startCpp(copyTemplate('cpp', 'a'), ...flags)
+      b = await startCpp(bDir, ...flags)
     } else {
       a = await startJs(copyTemplate('js', 'a'), jsMode)
       b = await startJs(bDir, jsMode)
@@ -508,6 +510,7 @@ async function main () {
     log(`  verify floor: ${JSON.stringify(floor)}`)
   } else if (MODES.includes('cpp')) log(`verify floor: not measured, ${FLOOR} is missing (build the bench targets, or pass --floor PATH)`)
   if (MODES.includes('cpp')) await attempt('cpp', () => replicationMode('cpp'))
+  if (MODES.includes('cpp-legacy')) await attempt('cpp-legacy', () => replicationMode('cpp', 'legacy'))
   if (MODES.includes('js-legacy')) await attempt('js-legacy', () => replicationMode('js', 'legacy'))
   if (MODES.includes('js-ebt')) await attempt('js-ebt', () => replicationMode('js', 'ebt'))
   if (MODES.includes('serve-cpp')) await attempt('serve-cpp', () => serveMode('cpp'))
@@ -538,8 +541,10 @@ async function main () {
     rows.push([mode, r ? fmt(r.secs) : failures[key] ? 'FAILED' : 'not run', r ? fmtInt(rate(r)) : '',
       r ? fmt(r.rssA, 1) : '', r ? fmt(r.rssB, 1) : '', ratio])
   }
-  row('C++ → C++ (legacy createHistoryStream)', 'cpp',
+  row('C++ → C++ (EBT)', 'cpp',
     R.cpp && fastestJs ? `${fmt(R[fastestJs].secs / R.cpp.secs, 1)}× faster than JS ${fastestJs.slice(3)}` : '')
+  row('C++ → C++ (legacy createHistoryStream, --no-ebt)', 'cpp-legacy',
+    R['cpp-legacy'] && fastestJs ? `${fmt(R[fastestJs].secs / R['cpp-legacy'].secs, 1)}× faster than JS ${fastestJs.slice(3)}` : '')
   if (floor) {
     rows.push([`verify floor: ${TOTAL} signatures on ${floor.threads} cores, nothing else`, fmt(floor.secs), fmtInt(TOTAL / floor.secs), '', '',
       R.cpp ? `C++ → C++ takes ${fmt(R.cpp.secs / floor.secs, 2)}× the floor` : ''])

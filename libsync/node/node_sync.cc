@@ -292,6 +292,7 @@ awaitable<void> Node::Impl::ServeEbt(std::shared_ptr<PeerState> peer,
   for (auto& [feed, stream] : peer->feed_streams) stream->End();
   StartReplication(peer);
   co_await RunEbt(peer, s);
+  peer->ebt_stream = nullptr;  // the peer may ask again
 }
 
 namespace {
