@@ -490,7 +490,7 @@ Result<NodeConfig> LoadNodeConfig(const std::string& data_dir) {
   if (const Value* lan = v->Find("lan")) {
     if (lan->is_bool()) c.lan = lan->as_bool();
     else if (lan->is_object()) {
-      SSB_RETURN_IF_ERROR(OptBool(*lan, "enabled", &c.lan));
+      if (!OptBool(*lan, "enabled", &c.lan).ok()) return bad("lan.enabled", "must be true or false");
       int64_t lp = c.lan_port;
       SSB_RETURN_IF_ERROR(OptInt(*lan, "port", &lp));
       if (lp <= 0 || lp > 65535) return bad("lan.port", "must be 1..65535");
@@ -500,7 +500,9 @@ Result<NodeConfig> LoadNodeConfig(const std::string& data_dir) {
   if (const Value* local = v->Find("local"); local && local->is_bool()) c.lan = local->as_bool();
   if (const Value* ebt = v->Find("ebt")) {
     if (ebt->is_bool()) c.ebt = ebt->as_bool();
-    else if (ebt->is_object()) SSB_RETURN_IF_ERROR(OptBool(*ebt, "enabled", &c.ebt));
+    else if (ebt->is_object()) {
+      if (!OptBool(*ebt, "enabled", &c.ebt).ok()) return bad("ebt.enabled", "must be true or false");
+    }
     else return bad("ebt", "must be true, false or {\"enabled\": …}");
   }
   if (const Value* seeds = v->Find("seeds"); seeds && seeds->is_array()) {
