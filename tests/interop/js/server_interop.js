@@ -8,7 +8,9 @@
 //   3. a blob added on either side arrives on the other;
 //   4. ssb-client publishes through our server;
 //   5. our private message is readable by the JS peer's owner;
-//   6. a wrong network key is refused by both.
+//   6. a wrong network key is refused by both;
+//   7. with an ssb-server that has legacy replication off (EBT only, as Manyverse is), both
+//      feeds cross both ways.
 // Plugins loaded: ssb-db, ssb-master, ssb-gossip, ssb-replicate, ssb-friends, ssb-blobs,
 // ssb-ebt, ssb-private1 — never ssb-local or ssb-ws (no LAN broadcasts, no extra ports).
 'use strict'
@@ -80,7 +82,7 @@ async function startOurs (name, port, caps, ...flags) {
   return { dir, child, id: hello.id, address: hello.address, port }
 }
 
-function startJs (port) {
+function startJs (port, { legacy = true, name = 'js' } = {}) {
   const createSsbServer = require('ssb-server')
     .use(require('ssb-master'))
     .use(require('ssb-gossip'))
@@ -89,7 +91,7 @@ function startJs (port) {
     .use(require('ssb-blobs'))
     .use(require('ssb-ebt'))
     .use(require('ssb-private1'))
-  const dir = path.join(work, 'js')
+  const dir = path.join(work, name)
   const keys = ssbKeys.generate()
   const server = createSsbServer({
     path: dir,
@@ -104,7 +106,7 @@ function startJs (port) {
     timers: { inactivity: 600e3, handshake: 5e3 },
     friends: { hops: 2 },
     gossip: { pub: false, local: false },
-    replicate: { legacy: true },
+    replicate: { legacy },
     logging: { level: 'error' }
   })
   return { server, keys, dir, address: `net:127.0.0.1:${port}~shs:${keys.public.replace(/\.ed25519$/, '')}` }
@@ -257,6 +259,28 @@ async function main () {
   } catch (e) { clientFailed = true }
   result('a wrong network key is refused by both', dialFailed && clientFailed,
     `ssb-server refused our dial: ${dialFailed}, our server refused ssb-client: ${clientFailed}`)
+
+  // 7. an EBT-only ssb-server (legacy replication off): its feed and ours cross both ways when
+  // we dial it.
+  const js2 = startJs(await freePort(), { legacy: false, name: 'js-ebt-only' })
+  const sv2 = js2.server
+  for (let i = 0; i < 5; i++) await p((cb) => sv2.publish({ type: 'post', text: `EBT only ${i}` }, cb))
+  await p((cb) => sv2.publish({ type: 'contact', contact: ours.id, following: true }, cb))
+  await sbot(ours.dir, 'friends.follow', js2.keys.id)
+  const oursNow = (await sbotJson(ours.dir, 'status')).sequence
+  await sbot(ours.dir, 'gossip.connect', js2.address)
+  const got7a = await waitFor('the EBT-only server\'s feed on ours', async () => {
+    const n = await countOurs(ours.dir, js2.keys.id)
+    return n === 6 || `${n}/6`
+  })
+  const got7b = await waitFor('our feed on the EBT-only server', async () => {
+    const msgs = await p((cb) => pull(sv2.createHistoryStream({ id: ours.id, keys: false }), pull.collect(cb)))
+    return msgs.length === oursNow || `${msgs.length}/${oursNow}`
+  })
+  const mode7 = await modeWith(ours.dir, js2.keys.id)
+  result('an EBT-only ssb-server (legacy off) and our server replicate both ways', got7a && got7b && mode7 === 'ebt',
+    `its 6 messages on ours: ${got7a}, our ${oursNow} on it: ${got7b}, replication: ${mode7}`)
+  await p((cb) => sv2.close(true, cb)).catch(() => {})
 
   // Our servers first, so that ssb-server's close does not race their goodbyes.
   for (const c of children) c.kill('SIGTERM')
