@@ -1,7 +1,8 @@
 // A misbehaving (or a well-behaved) peer for tests/net/bad_peers_test.sh.
 //   bad_peer MODE ADDRESS [NETWORK_KEY_B64] [FEED_SECRET_FILE]
 // Modes: good, garbage, wrong-network, wrong-key, oversize, malformed, endless-body,
-//        invalid-messages, forked-messages, flood.
+//        invalid-messages, forked-messages (served on createHistoryStream), ebt-invalid-messages,
+//        ebt-forked-messages (pushed over an ebt.replicate session), flood.
 // Prints one line saying what happened; exits 0 when the server behaved as it must.
 #include <asio/co_spawn.hpp>
 #include <asio/connect.hpp>
@@ -18,6 +19,7 @@
 
 #include "ssb/address.h"
 #include "ssb/base64.h"
+#include "ssb/ebt.h"
 #include "ssb/message.h"
 #include "ssb/muxrpc.h"
 #include "ssb/net.h"
@@ -222,8 +224,33 @@ awaitable<void> EndlessBody() {
   co_await SendRawFrames(f, "a body that never ends", false);
 }
 
-// Serves createHistoryStream for the feed in g_secret_file with broken or forked messages.
-awaitable<void> BadMessages(bool forked) {
+// Messages 1..3 of `feed`: with a broken signature on the first, or (forked) a history other
+// than the one the server holds.
+std::vector<std::string> BadHistory(const ssb::Keypair& feed, bool forked) {
+  std::vector<std::string> out;
+  ssb::FeedState prev;
+  const ssb::FeedState* p = nullptr;
+  for (int i = 1; i <= 3; ++i) {
+    Value c = Value::Object();
+    c.Set("type", Value::String("post"));
+    c.Set("text", Value::String(forked ? "another history " + std::to_string(i) : "x"));
+    auto m = ssb::CreateMessage(feed, p, std::move(c), 1.7e12 + i);
+    std::string wire = m->Wire();
+    if (!forked && i == 1) {
+      size_t at = wire.find("\"signature\":\"") + 14;
+      wire[at] = wire[at] == 'A' ? 'B' : 'A';  // a broken signature
+    }
+    out.push_back(std::move(wire));
+    prev = {m->id(), i};
+    p = &prev;
+  }
+  return out;
+}
+
+// Sends the server the bad history of the feed in g_secret_file: served on createHistoryStream
+// when the server asks (legacy), or pushed over an ebt.replicate session we open (`ebt`). Then
+// expects to be disconnected (invalid) or stays a while (forked: the server records the fork).
+awaitable<void> BadMessages(bool forked, bool ebt) {
   auto keys = ssb::LoadSecretFile(g_secret_file);
   if (!keys.ok()) {
     Done(false, keys.status().message());
@@ -231,44 +258,40 @@ awaitable<void> BadMessages(bool forked) {
   }
   static ssb::rpc::Api api;
   static ssb::Keypair feed = *keys;
-  static bool fork_mode = forked;
+  static std::vector<std::string> history = BadHistory(feed, forked);
   api.AddStream("createHistoryStream", ssb::rpc::CallType::kSource, ssb::rpc::Access::kAnyone,
                 [](ssb::rpc::CallContext&, const Value& args, std::shared_ptr<ssb::rpc::Stream> s) -> awaitable<void> {
                   // Only the feed we hold the key of; other requests end at once.
                   const Value* id = args.size() > 0 && args.items()[0].is_object() ? args.items()[0].Find("id") : nullptr;
                   if (!id || !id->is_string() || id->as_string() != feed.id()) co_return;
-                  ssb::FeedState prev;
-                  const ssb::FeedState* p = nullptr;
-                  for (int i = 1; i <= 3; ++i) {
-                    Value c = Value::Object();
-                    c.Set("type", Value::String("post"));
-                    c.Set("text", Value::String(fork_mode ? "another history " + std::to_string(i) : "x"));
-                    auto m = ssb::CreateMessage(feed, p, std::move(c), 1.7e12 + i);
-                    std::string wire = m->Wire();
-                    if (!fork_mode && i == 1) {
-                      size_t at = wire.find("\"signature\":\"") + 14;
-                      wire[at] = wire[at] == 'A' ? 'B' : 'A';  // a broken signature
-                    }
-                    s->WriteJsonText(wire);
-                    prev = {m->id(), i};
-                    p = &prev;
-                  }
+                  for (const std::string& wire : history) s->WriteJsonText(wire);
                   co_return;  // stays "live" no longer; ends the stream
                 });
   auto me = ssb::Keypair::Generate();
-  auto conn = co_await Rpc(me, &api);
+  auto conn = co_await Rpc(me, ebt ? nullptr : &api);
   if (!conn) co_return;
+  std::shared_ptr<ssb::rpc::Stream> session;  // kept open while we wait
+  if (ebt) {
+    Value opts = Value::Object();
+    opts.Set("version", Value::Number(3));
+    opts.Set("format", Value::String("classic"));
+    Value args = Value::Array();
+    args.Push(std::move(opts));
+    session = conn->Open(ssb::rpc::CallType::kDuplex, {"ebt", "replicate"}, std::move(args));
+    Value notes = Value::Object();
+    notes.Set(feed.id(), Value::Number(ssb::ebt::EncodeNote(3, false)));
+    session->WriteJson(notes);
+    for (const std::string& wire : history) session->WriteJsonText(wire);
+  }
   // Wait for the server to drop us (invalid) or for a while (forks: it just stops that feed).
   asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(forked ? 3 : 10));
-  while (!conn->closed()) {
+  for (int waited = 0; !conn->closed() && waited < (forked ? 30 : 100); ++waited) {
     t.expires_after(std::chrono::milliseconds(100));
     co_await t.async_wait(kNoThrow);
-    static int waited = 0;
-    if (++waited > (forked ? 30 : 100)) break;
   }
   if (forked) {
     conn->Close();
-    Done(true, "served a forked history");
+    Done(true, "sent a forked history");
   } else {
     Done(conn->closed(), conn->closed() ? "the server disconnected us after an invalid message"
                                         : "still connected after an invalid message");
@@ -329,8 +352,10 @@ int main(int argc, char** argv) {
     else if (g_mode == "oversize") co_await Oversize();
     else if (g_mode == "malformed") co_await Malformed();
     else if (g_mode == "endless-body") co_await EndlessBody();
-    else if (g_mode == "invalid-messages") co_await BadMessages(false);
-    else if (g_mode == "forked-messages") co_await BadMessages(true);
+    else if (g_mode == "invalid-messages") co_await BadMessages(false, false);
+    else if (g_mode == "forked-messages") co_await BadMessages(true, false);
+    else if (g_mode == "ebt-invalid-messages") co_await BadMessages(false, true);
+    else if (g_mode == "ebt-forked-messages") co_await BadMessages(true, true);
     else if (g_mode == "flood") co_await Flood();
     else Done(false, "unknown mode");
   };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bad peers against one `sbot server` on 127.0.0.1: garbage instead of a handshake, the wrong
 # network key, the wrong server key, an oversize frame, malformed frames, a body that never
-# ends, a peer that sends invalid messages, one that sends a forked history, 200 connections
-# at once. After each (and during the long ones) a good peer must still be served, and at the
+# ends, a peer that sends invalid messages, one that sends a forked history (each both on
+# legacy createHistoryStream and over an EBT session), 200 connections at once. After each (and during the long ones) a good peer must still be served, and at the
 # end the server is still running.
 # usage: bad_peers_test.sh SBOT BAD_PEER
 set -uo pipefail
@@ -30,6 +30,12 @@ for i in 1 2 3; do "$SBOT" --path "$F" publish --type post --text "real $i" > /d
 G="$WORK/g"
 idg=$("$SBOT" --path "$G" whoami | sed 's/.*"\(@[^"]*\)".*/\1/')
 "$SBOT" --path "$S" friends.follow "$idg" > /dev/null
+# Feed H: as F, for the fork over EBT.
+H="$WORK/h"
+idh=$("$SBOT" --path "$H" whoami | sed 's/.*"\(@[^"]*\)".*/\1/')
+for i in 1 2 3; do "$SBOT" --path "$H" publish --type post --text "real $i" > /dev/null; done
+"$SBOT" --path "$H" hist "$idh" --keys false | "$SBOT" --path "$S" add > /dev/null || fail "add"
+"$SBOT" --path "$S" friends.follow "$idh" > /dev/null
 
 "$SBOT" --path "$S" server --host 127.0.0.1 --port 0 --no-lan --run-for 300 \
   > "$WORK/server.out" 2> "$WORK/server.err" &
@@ -65,6 +71,16 @@ forks=$("$SBOT" --path "$S" status | grep -o '"offending"' | wc -l)
 [ "$forks" -ge 1 ] || fail "the forked history was not recorded (forks: $forks)"
 good "after a forked history"
 
+"$PEER" ebt-invalid-messages "$ADDR" "" "$G/secret" || fail "ebt-invalid-messages"
+alive "ebt-invalid-messages"
+good "after invalid messages over EBT"
+
+"$PEER" ebt-forked-messages "$ADDR" "" "$H/secret" || fail "ebt-forked-messages"
+alive "ebt-forked-messages"
+forks=$("$SBOT" --path "$S" status | grep -o '"offending"' | wc -l)
+[ "$forks" -ge 2 ] || fail "the forked history sent over EBT was not recorded (forks: $forks)"
+good "after a forked history over EBT"
+
 "$PEER" flood "$ADDR" & flood=$!
 sleep 1
 good "during 200 connections"
@@ -73,4 +89,4 @@ alive "flood"
 good "after the flood"
 
 "$SBOT" --path "$S" status > /dev/null || fail "status through the owner socket"
-echo "PASS: the server stayed up and kept serving through 9 kinds of bad peers"
+echo "PASS: the server stayed up and kept serving through 11 kinds of bad peers"
