@@ -213,7 +213,10 @@ awaitable<std::pair<Status, bool>> Node::Impl::RunEbt(std::shared_ptr<PeerState>
       }
       case ebt::PacketKind::kMessage: {
         std::string author = v->Find("author")->as_string();
-        peer->ebt->OnReceived(author, static_cast<int64_t>(v->Find("sequence")->as_number()));
+        // A sequence past 2^53 cannot be valid (the verifier says so); only track sane ones.
+        if (double seq = v->Find("sequence")->as_number(); seq <= 9007199254740991.0) {
+          peer->ebt->OnReceived(author, static_cast<int64_t>(seq));
+        }
         // Messages of feeds we do not replicate are not ours to keep.
         if (repl_set_.Contains(author)) co_await ToInbox(peer, std::move(author), std::move((*r)->body));
         break;

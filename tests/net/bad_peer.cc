@@ -281,6 +281,13 @@ awaitable<void> BadMessages(bool forked, bool ebt) {
     Value notes = Value::Object();
     notes.Set(feed.id(), Value::Number(ssb::ebt::EncodeNote(3, false)));
     session->WriteJson(notes);
+    if (!forked) {
+      // First a message whose sequence no integer type holds.
+      std::string huge = history.front();
+      size_t at = huge.find("\"sequence\":1,");
+      if (at != std::string::npos) huge.replace(at, 13, "\"sequence\":1e300,");
+      session->WriteJsonText(huge);
+    }
     for (const std::string& wire : history) session->WriteJsonText(wire);
   }
   // Wait for the server to drop us (invalid) or for a while (forks: it just stops that feed).
