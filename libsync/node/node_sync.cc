@@ -200,9 +200,8 @@ awaitable<std::pair<Status, bool>> Node::Impl::RunEbt(std::shared_ptr<PeerState>
         // Feeds they ask about that we hold but do not replicate: we answer with what we have
         // (without asking for more) instead of -1, so that they can fetch them from us, as
         // createHistoryStream serves any feed we hold.
-        const Value* map = &*v;
-        if (map->size() == 1 && map->keys()[0] == "clock") map = &map->items()[0];
-        for (const std::string& feed : map->keys()) {
+        const Value& map = ebt::NoteMapOf(*v);
+        for (const std::string& feed : map.keys()) {  // none unless an object
           if (repl_set_.Contains(feed) || repl_set_.WeBlock(feed)) continue;
           if (auto it = clock->find(feed); it != clock->end() && !peer->ebt->TheirNote(feed)) {
             peer->ebt->SetLocal(feed, it->second, /*receive=*/false);

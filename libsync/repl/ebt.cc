@@ -219,9 +219,15 @@ void PeerState::OnAppend(std::string_view feed, int64_t seq) {
   if (f && f->local) f->our_seq = std::max(f->our_seq, seq);
 }
 
+const json::Value& NoteMapOf(const json::Value& packet) {
+  if (packet.is_object() && packet.size() == 1 && packet.keys()[0] == "clock") {
+    return packet.items()[0];
+  }
+  return packet;
+}
+
 Status PeerState::OnNotes(const json::Value& notes) {
-  const json::Value* map = &notes;
-  if (map->is_object() && map->size() == 1 && map->keys()[0] == "clock") map = &map->items()[0];
+  const json::Value* map = &NoteMapOf(notes);
   if (!map->is_object()) return Status::InvalidInput("EBT notes must be a JSON object");
   for (size_t i = 0; i < map->size(); ++i) {
     const std::string& feed = map->keys()[i];

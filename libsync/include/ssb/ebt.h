@@ -47,6 +47,10 @@ Note DecodeNote(const json::Value& note);
 enum class PacketKind : uint8_t { kMessage, kNotes, kInvalid };
 PacketKind Classify(const json::Value& packet);
 
+// The note map of a packet Classify called kNotes: the packet itself, or what a
+// `{"clock": {...}}` wrapper holds.
+const json::Value& NoteMapOf(const json::Value& packet);
+
 // Limits on what one peer can make us hold.
 struct Limits {
   size_t max_feeds = 100000;  // feeds tracked per peer (their notes beyond this are ignored)
