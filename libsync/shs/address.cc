@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "ssb/base64.h"
+#include "ssb/ref.h"
 
 namespace ssb {
 namespace {
@@ -379,6 +380,74 @@ Result<std::vector<NetShsAddress>> ParseMultiserver(std::string_view text) {
                                skipped + ")");
   }
   return out;
+}
+
+Result<NetShsAddress> NetShsFromTree(const MultiserverAddress& address) {
+  if (address.size() < 2 || address[0].name != "net" || address[1].name != "shs" ||
+      address[1].data.empty()) {
+    return Status::InvalidInput("not a net:HOST:PORT~shs:KEY address");
+  }
+  return NetShsFrom(address);
+}
+
+bool IsValidHost(std::string_view host) { return ValidHost(host); }
+
+Result<TunnelAddress> ParseTunnelAddress(std::string_view text) {
+  auto tree = ParseMultiserverTree(text);
+  if (!tree.ok()) return tree.status();
+  const std::vector<MultiserverAddress>& t = *tree;
+  if (t.size() != 1 || t[0].size() != 2 || t[0][0].name != "tunnel" || t[0][1].name != "shs") {
+    return Status::InvalidInput("not a tunnel:@ROOM:@TARGET~shs:KEY address");
+  }
+  const MultiserverProtocol& tunnel = t[0][0];
+  const MultiserverProtocol& shs = t[0][1];
+  if (tunnel.data.size() != 2 || shs.data.size() != 1) {
+    return Status::InvalidInput("tunnel address needs tunnel:@ROOM:@TARGET~shs:KEY");
+  }
+  auto portal = ParseFeedId(tunnel.data[0]);
+  auto target = ParseFeedId(tunnel.data[1]);
+  if (!portal) return Status::InvalidInput("tunnel address: the room \"" + tunnel.data[0] + "\" is not a feed id");
+  if (!target) return Status::InvalidInput("tunnel address: the target \"" + tunnel.data[1] + "\" is not a feed id");
+  auto key = Base64DecodeCanonical(shs.data[0]);
+  if (!key || key->size() != 32 || std::memcmp(key->data(), target->data(), 32) != 0) {
+    return Status::InvalidInput("tunnel address: the shs key is not the target's");
+  }
+  return TunnelAddress{*portal, *target};
+}
+
+std::string FormatTunnelAddress(const TunnelAddress& address) {
+  return "tunnel:" + FeedIdFromKey(address.portal) + ":" + FeedIdFromKey(address.target) +
+         "~shs:" + Base64Encode(address.target);
+}
+
+Result<DialAddress> ParseDialAddress(std::string_view text) {
+  auto tree = ParseMultiserverTree(text);
+  if (!tree.ok()) return tree.status();
+  std::string skipped;
+  for (const MultiserverAddress& a : *tree) {
+    DialAddress out;
+    if (IsPlainNetShs(a)) {
+      auto net = NetShsFrom(a);
+      if (!net.ok()) return Status::InvalidInput("multiserver address: " + net.status().message());
+      out.net = std::move(net).value();
+      return out;
+    }
+    if (!a.empty() && a[0].name == "tunnel") {
+      auto tunnel = ParseTunnelAddress(FormatMultiserverTree({&a, 1}));
+      if (!tunnel.ok()) return tunnel.status();
+      out.kind = DialAddress::Kind::kTunnel;
+      out.tunnel = *tunnel;
+      return out;
+    }
+    skipped += (skipped.empty() ? "" : ", ") + FormatMultiserverTree({&a, 1}).substr(0, 40);
+  }
+  return Status::Unsupported("multiserver address: no net:HOST:PORT~shs:KEY or tunnel address (found " +
+                             skipped + ")");
+}
+
+std::string FormatDialAddress(const DialAddress& address) {
+  return address.kind == DialAddress::Kind::kNet ? FormatAddress(address.net)
+                                                 : FormatTunnelAddress(address.tunnel);
 }
 
 std::string FormatAddress(const NetShsAddress& address) {

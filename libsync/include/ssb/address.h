@@ -72,6 +72,49 @@ std::string FormatAddress(const NetShsAddress& address);
 // The addresses joined with ";".
 std::string FormatMultiserver(std::span<const NetShsAddress> addresses);
 
+// The net~shs address of one parsed address that starts net:HOST:PORT~shs:KEY, whatever follows
+// the key in shs (an invite's seed) or after it. Error: kInvalidInput for a bad host, port or
+// key, or when `address` does not start with net then shs.
+Result<NetShsAddress> NetShsFromTree(const MultiserverAddress& address);
+// A host ParseMultiserver accepts: a DNS name, IPv4, or IPv6 with an optional %zone.
+bool IsValidHost(std::string_view host);
+
+// ---------------------------------------------------------------------------------------------
+// Tunnels through a room (ssb-room-client 2.0.2, PROTOCOL.md §6 "Rooms")
+//
+//   tunnel:@PORTAL.ed25519:@TARGET.ed25519~shs:TARGETKEY
+//
+// PORTAL is the room's id, TARGET the attendant reached through it; the shs key must be the
+// target's (the handshake inside the tunnel authenticates the target, not the room).
+
+struct TunnelAddress {
+  PublicKey portal{};  // the room
+  PublicKey target{};  // the attendant
+  bool operator==(const TunnelAddress&) const = default;
+};
+
+// Error: what ParseMultiserverTree reports; kInvalidInput when it is not exactly
+// tunnel:PORTAL:TARGET~shs:KEY with two feed ids and KEY equal to the target's key.
+Result<TunnelAddress> ParseTunnelAddress(std::string_view text);
+std::string FormatTunnelAddress(const TunnelAddress& address);
+
+// An address we can dial: over TCP, or through a room we are connected to.
+struct DialAddress {
+  enum class Kind : uint8_t { kNet, kTunnel };
+  Kind kind = Kind::kNet;
+  NetShsAddress net;       // kNet
+  TunnelAddress tunnel;    // kTunnel
+  // The key of the peer this address reaches (the shs key).
+  const PublicKey& key() const { return kind == Kind::kNet ? net.key : tunnel.target; }
+  bool operator==(const DialAddress&) const = default;
+};
+
+// The first net~shs or tunnel~shs address of a multiaddress. Error: as ParseMultiserver
+// (kUnsupported when neither kind is present).
+Result<DialAddress> ParseDialAddress(std::string_view text);
+// FormatAddress or FormatTunnelAddress.
+std::string FormatDialAddress(const DialAddress& address);
+
 // ---------------------------------------------------------------------------------------------
 // LAN discovery
 
