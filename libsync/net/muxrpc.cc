@@ -175,6 +175,15 @@ void Stream::End(const Status& st) {
   signal_.Notify();
 }
 
+void Stream::Cancel(const Status& why) {
+  End(why);
+  RemoteEnd(why);
+  if (conn_) {
+    if (wire_req_ > 0) conn_->ours_.erase(wire_req_);
+    else conn_->theirs_.erase(-wire_req_);
+  }
+}
+
 awaitable<void> Stream::Drain() {
   while (conn_ && !conn_->closing_ && conn_->send_queue_bytes() > conn_->limits_.send_queue_high)
     co_await conn_->drained_signal_.Wait();

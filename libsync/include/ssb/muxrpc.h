@@ -104,6 +104,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   bool WriteString(std::string text);
   // Ends this side, with an error when `st` is not ok. Idempotent.
   void End(const Status& st = Status::Ok());
+  // Gives up on the stream: ends this side with `why` and, without waiting for the peer's end,
+  // treats the stream as ended by it too (a pending Read() returns `why`); the connection
+  // forgets the stream. For a peer that may never answer (a tunnel that never opens).
+  void Cancel(const Status& why);
   // Waits until the connection's send queue is short (backpressure for producers).
   asio::awaitable<void> Drain();
   // Also notify `s` when the peer ends this stream or the connection goes, so that a producer
