@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "ssb/base64.h"
 #include "ssb/files.h"
@@ -19,67 +18,47 @@
 namespace ssb {
 namespace {
 
-constexpr char kTmpPrefix[] = ".tmp-";
-
 Status Errno(const std::string& what, const std::string& path) {
   return ErrnoStatus(what, path, errno);
-}
-
-// Writes all of `data` to fd, retrying on EINTR.
-bool WriteAll(int fd, const uint8_t* data, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
 }
 
 // Incremental sha256 with a temp file: the common path of Add and AddFile.
 class BlobWriter {
  public:
-  BlobWriter(const std::string& dir, uint64_t max) : max_(max) {
-    std::random_device rd;
-    path_ = dir + "/" + kTmpPrefix + std::to_string(::getpid()) + "-" + std::to_string(rd());
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    crypto_hash_sha256_init(&state_);
-  }
+  BlobWriter(const std::string& dir, uint64_t max)
+      : path_(TempPathIn(dir)),
+        fd_(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)),
+        open_errno_(errno),
+        max_(max) {}
   ~BlobWriter() {
-    if (fd_ >= 0) ::close(fd_);
+    fd_.reset();
     if (!committed_) ::unlink(path_.c_str());
   }
-  Status opened() const { return fd_ >= 0 ? Status::Ok() : Errno("cannot create", path_); }
+  Status opened() const { return fd_ ? Status::Ok() : ErrnoStatus("cannot create", path_, open_errno_); }
   Status Write(const uint8_t* data, size_t n) {
     size_ += n;
     if (size_ > max_) {
       return Status::LimitExceeded("blob is larger than the limit of " + std::to_string(max_) +
                                    " bytes");
     }
-    crypto_hash_sha256_update(&state_, data, n);
-    if (!WriteAll(fd_, data, n)) return Errno("cannot write", path_);
-    return Status::Ok();
+    hash_.Update(data, n);
+    return WriteAll(fd_.get(), std::span(data, n), path_);
   }
   Result<std::string> Finish() {
-    if (::fsync(fd_) != 0) return Errno("cannot sync", path_);
-    ::close(fd_);
-    fd_ = -1;
-    Sha256Digest d;
-    crypto_hash_sha256_final(&state_, d.data());
-    return BlobIdFromDigest(d);
+    if (::fsync(fd_.get()) != 0) return Errno("cannot sync", path_);
+    SSB_RETURN_IF_ERROR(fd_.Close(path_));
+    return BlobIdFromDigest(hash_.Final());
   }
   const std::string& path() const { return path_; }
   void committed() { committed_ = true; }
 
  private:
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
+  int open_errno_;
   uint64_t max_;
   uint64_t size_ = 0;
-  crypto_hash_sha256_state state_;
+  Sha256Stream hash_;
   bool committed_ = false;
 };
 
@@ -98,7 +77,7 @@ Result<BlobStore> BlobStore::Open(const std::string& dir, const BlobStoreOptions
   // A writer killed mid-write leaves a temp file; no reader ever looks at those.
   if (DIR* d = ::opendir(root.c_str())) {
     while (dirent* e = ::readdir(d)) {
-      if (std::strncmp(e->d_name, kTmpPrefix, sizeof kTmpPrefix - 1) == 0) {
+      if (e->d_name[0] == '.' && IsTempName(e->d_name)) {
         ::unlink((root + "/" + e->d_name).c_str());
       }
     }

@@ -9,6 +9,7 @@
 
 #include "ssb/base64.h"
 #include "ssb/bundle.h"
+#include "ssb/files.h"
 #include "ssb/json.h"
 #include "ssb/ref.h"
 
@@ -38,22 +39,6 @@ struct ZstdDCtxDeleter {
 };
 struct ZstdCCtxDeleter {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-};
-
-class Sha256Stream {
- public:
-  Sha256Stream() { crypto_hash_sha256_init(&st_); }
-  void Update(const void* p, size_t n) {
-    crypto_hash_sha256_update(&st_, static_cast<const uint8_t*>(p), n);
-  }
-  Sha256Digest Final() {
-    Sha256Digest d;
-    crypto_hash_sha256_final(&st_, d.data());
-    return d;
-  }
-
- private:
-  crypto_hash_sha256_state st_;
 };
 
 json::Value HeaderToJson(const BundleHeader& h) {
@@ -122,12 +107,7 @@ Status Bad(const std::string& what) { return Status::InvalidInput("bundle " + wh
 
 }  // namespace
 
-const std::array<uint8_t, 32>& MainNetKey() {
-  static const std::array<uint8_t, 32> kKey = {
-      0xd4, 0xa1, 0xcb, 0x88, 0xa6, 0x6f, 0x02, 0xf8, 0xdb, 0x63, 0x5c, 0xe2, 0x64, 0x41, 0xcc, 0x5d,
-      0xac, 0x1b, 0x08, 0x42, 0x0c, 0xea, 0xac, 0x23, 0x08, 0x39, 0xb7, 0x55, 0x84, 0x5a, 0x9f, 0xfb};
-  return kKey;
-}
+const std::array<uint8_t, 32>& MainNetKey() { return kMainNetKey; }
 
 std::string NetworkIdFromKey(std::span<const uint8_t, 32> shs_key) {
   return HexEncode(Sha256(shs_key));
@@ -226,7 +206,7 @@ Result<BundleHeader> ParseBundleHeaderJson(std::string_view text) {
 class BundleReader::Impl {
  public:
   int fd = -1;
-  bool own_fd = false;
+  UniqueFd owned;  // fd, unless it is standard input
   std::string path;
   std::unique_ptr<ZSTD_DCtx, ZstdDCtxDeleter> dctx{ZSTD_createDCtx()};
   std::vector<uint8_t> in = std::vector<uint8_t>(1 << 16);
@@ -246,10 +226,6 @@ class BundleReader::Impl {
   RangeHasher hasher;
   bool finished = false;
 
-  ~Impl() {
-    if (own_fd && fd >= 0) ::close(fd);
-  }
-
   // Reads up to n raw bytes (before the body, or the trailer).
   Result<size_t> ReadRaw(uint8_t* p, size_t n) {
     size_t got = 0;
@@ -264,7 +240,7 @@ class BundleReader::Impl {
       ssize_t r = ::read(fd, p + got, n - got);
       if (r < 0) {
         if (errno == EINTR) continue;
-        return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
+        return ErrnoStatus("cannot read", path, errno);
       }
       if (r == 0) break;
       got += static_cast<size_t>(r);
@@ -281,7 +257,7 @@ class BundleReader::Impl {
         do {
           r = ::read(fd, in.data(), in.size());
         } while (r < 0 && errno == EINTR);
-        if (r < 0) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
+        if (r < 0) return ErrnoStatus("cannot read", path, errno);
         if (r == 0) return Bad("truncated in the body (after " + std::to_string(compressed) +
                                " compressed bytes)");
         zin = {in.data(), static_cast<size_t>(r), 0};
@@ -324,13 +300,9 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::string& path
   if (path == "-") {
     impl->fd = 0;
   } else {
-    impl->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (impl->fd < 0) {
-      int err = errno;
-      std::string msg = "cannot open " + path + ": " + std::strerror(err);
-      return err == ENOENT ? Status::NotFound(msg) : Status::IoError(msg);
-    }
-    impl->own_fd = true;
+    impl->owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!impl->owned) return ErrnoStatus("cannot open", path, errno);
+    impl->fd = impl->owned.get();
   }
   if (!impl->dctx) return Status::IoError("out of memory");
   ZSTD_DCtx_setParameter(impl->dctx.get(), ZSTD_d_windowLogMax, 27);  // at most 128 MiB window
@@ -468,19 +440,8 @@ class BundleWriter::Impl {
 
   Status WriteRaw(const void* p, size_t n, bool hash = true) {
     if (hash) file_hash.Update(p, n);
-    const auto* c = static_cast<const uint8_t*>(p);
-    while (n > 0) {
-      ssize_t w = ::write(fd, c, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        std::string msg = std::string("cannot write the bundle: ") + std::strerror(err);
-        return err == ENOSPC ? Status::NoSpace(msg) : Status::IoError(msg);
-      }
-      c += w;
-      n -= static_cast<size_t>(w);
-      written += static_cast<uint64_t>(w);
-    }
+    SSB_RETURN_IF_ERROR(WriteAll(fd, std::span(static_cast<const uint8_t*>(p), n), "the bundle"));
+    written += n;
     return Status::Ok();
   }
 

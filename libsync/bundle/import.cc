@@ -22,7 +22,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 #include <system_error>
 #include <thread>
@@ -44,11 +43,6 @@ constexpr size_t kMaxBytesInFlight = 24u << 20;
 // Messages handed to the store per AppendBatch call (a savepoint inside the import's
 // transaction).
 constexpr size_t kApplyBatch = 2048;
-
-std::string DirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // The id we hold at `seq`, or "".
 Result<std::string> OurIdAt(Store& store, const std::string& author, int64_t seq) {
@@ -279,20 +273,13 @@ class BlobStager {
     }
     std::string dir = blobs_->dir() + "/sha256";
     SSB_RETURN_IF_ERROR(MakeDirs(dir, 0755));
-    std::random_device rd;
-    std::string path = dir + "/.tmp-" + std::to_string(::getpid()) + "-import-" +
-                       std::to_string(rd()) + "-" + std::to_string(staged_.size());
+    std::string path = TempPathIn(dir);
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (fd.get() < 0) return ErrnoStatus("cannot create", path, errno);
+    if (!fd) return ErrnoStatus("cannot create", path, errno);
     staged_.emplace_back(path, id);
-    for (size_t off = 0; off < bytes.size();) {
-      ssize_t w = ::write(fd.get(), bytes.data() + off, bytes.size() - off);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) return ErrnoStatus("cannot write", path, errno);
-      off += static_cast<size_t>(w);
-    }
+    SSB_RETURN_IF_ERROR(WriteAll(fd.get(), bytes, path));
     if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot sync", path, errno);
-    return Status::Ok();
+    return fd.Close(path);
   }
 
   // Moves the staged blobs into the store. Returns how many are new there.
@@ -305,7 +292,7 @@ class BlobStager {
         continue;
       }
       std::string dest = blobs_->PathFor(id);
-      std::string sub = DirOf(dest);
+      std::string sub = DirName(dest);
       SSB_RETURN_IF_ERROR(MakeDirs(sub, 0755));
       if (::rename(path.c_str(), dest.c_str()) != 0) return ErrnoStatus("cannot rename to", dest, errno);
       SSB_RETURN_IF_ERROR(SyncDir(sub));
@@ -542,30 +529,26 @@ class Spool {
   Result<std::string> From(const std::string& input, const std::string& dir) {
     if (input != "-") return input;
     SSB_RETURN_IF_ERROR(MakeDirs(dir, 0700));
-    path_ = dir + "/stdin-" + std::to_string(::getpid()) + ".tmp";
-    UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (fd.get() < 0) return Status::IoError("cannot create " + path_ + ": " + std::strerror(errno));
-    return Copy(0, "standard input", fd.get(), path_, dir);
+    path_ = TempPathFor(dir + "/stdin");
+    UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd) {
+      int err = errno;
+      path_.clear();
+      return ErrnoStatus("cannot create a spool file in", dir, err);
+    }
+    return Copy(0, "standard input", fd.get(), path_);
   }
 
   // Copies everything from `in` to `out`.
   static Result<std::string> Copy(int in, const std::string& in_name, int out,
-                                  const std::string& out_name, const std::string& dir) {
-    std::vector<char> buf(1 << 16);
+                                  const std::string& out_name) {
+    std::vector<uint8_t> buf(1 << 16);
     for (;;) {
       ssize_t n = ::read(in, buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Status::IoError("cannot read " + in_name + ": " + std::strerror(errno));
+      if (n < 0) return ErrnoStatus("cannot read", in_name, errno);
       if (n == 0) break;
-      for (ssize_t off = 0; off < n;) {
-        ssize_t w = ::write(out, buf.data() + off, static_cast<size_t>(n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-          return errno == ENOSPC ? Status::NoSpace("no space to keep " + in_name + " in " + dir)
-                                 : Status::IoError("cannot write " + out_name + ": " + std::strerror(errno));
-        }
-        off += w;
-      }
+      SSB_RETURN_IF_ERROR(WriteAll(out, std::span(buf.data(), static_cast<size_t>(n)), out_name));
     }
     return out_name;
   }
@@ -586,15 +569,15 @@ Status KeepPending(const std::string& path, const BundleHeader& header, const st
   if (::stat(dest.c_str(), &sb) == 0) return Status::Ok();
   UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0) return ErrnoStatus("cannot open", path, errno);
-  std::random_device rd;
-  std::string tmp = dir + "/.tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+  std::string tmp = TempPathFor(dest);
   Status st;
   {
     UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (out.get() < 0) return ErrnoStatus("cannot create", tmp, errno);
-    auto copied = Spool::Copy(in.get(), path, out.get(), tmp, dir);
+    if (!out) return ErrnoStatus("cannot create", tmp, errno);
+    auto copied = Spool::Copy(in.get(), path, out.get(), tmp);
     if (!copied.ok()) st = copied.status();
     if (st.ok() && ::fsync(out.get()) != 0) st = ErrnoStatus("cannot sync", tmp, errno);
+    if (st.ok()) st = out.Close(tmp);
   }
   if (st.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) st = ErrnoStatus("cannot rename to", dest, errno);
   if (!st.ok()) {
@@ -613,7 +596,7 @@ Result<ImportReport> VerifyBundle(const std::string& path, Store* store, const I
 Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::string& input,
                                   const ImportOptions& opt) {
   Spool spool;
-  std::string spool_dir = opt.pending_dir.empty() ? std::string("/tmp") : DirOf(opt.pending_dir);
+  std::string spool_dir = opt.pending_dir.empty() ? std::string("/tmp") : DirName(opt.pending_dir);
   auto spooled = spool.From(input, spool_dir);
   if (!spooled.ok()) return spooled.status();
   const std::string& path = *spooled;

@@ -69,20 +69,17 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 // a stale lock behind.
 class StickLock {
  public:
-  ~StickLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
   Status Acquire(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Status::IoError("cannot open lock " + path + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd_) return ErrnoStatus("cannot open lock", path, errno);
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
       return Status::Busy("another ssb-bundle run holds " + path + "; try later");
     }
     return Status::Ok();
   }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 // The file names of the bundle imports already done (so a stick is not re-verified each time).

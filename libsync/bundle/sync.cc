@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
-#include <random>
 #include <set>
 
 #include "ssb/base64.h"
@@ -24,11 +23,6 @@ namespace ssb {
 namespace {
 
 constexpr size_t kRecordOverhead = 5;
-
-std::string DirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // Blob ids mentioned anywhere in a message's JSON text.
 void BlobRefs(std::string_view text, std::vector<std::string>* out) {
@@ -268,17 +262,17 @@ Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair&
     SSB_RETURN_IF_ERROR(WritePart(store, blobs, exporter, parts[0], opt.level, 1, &result.bytes, tick));
     return result;
   }
-  std::string dir = DirOf(out);
+  std::string dir = DirName(out);
   SSB_RETURN_IF_ERROR(CheckFreeSpace(dir, PartBound(result.body_bytes, 0, 0) / 2));
   for (size_t i = 0; i < parts.size(); ++i) {
     std::string path = parts.size() == 1 ? out : out + ".part" + std::to_string(i + 1);
-    std::random_device rd;
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return ErrnoStatus("cannot create", tmp, errno);
-    Status st = WritePart(store, blobs, exporter, parts[i], opt.level, fd, &result.bytes, tick);
-    if (st.ok() && ::fsync(fd) != 0) st = Status::IoError("cannot sync " + tmp + ": " + std::strerror(errno));
-    ::close(fd);
+    std::string tmp = TempPathFor(path);
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) return ErrnoStatus("cannot create", tmp, errno);
+    Status st = WritePart(store, blobs, exporter, parts[i], opt.level, fd.get(), &result.bytes, tick);
+    if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("cannot sync", tmp, errno);
+    if (st.ok()) st = fd.Close(tmp);
+    fd.reset();
     if (st.ok() && opt.verify_after_write) {
       // Read the part back from the medium before it gets its real name.
       auto r = BundleReader::Open(tmp);
@@ -290,7 +284,7 @@ Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair&
       }
     }
     if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-      st = Status::IoError("cannot rename " + tmp + ": " + std::strerror(errno));
+      st = ErrnoStatus("cannot rename to", path, errno);
     }
     if (!st.ok()) {
       ::unlink(tmp.c_str());

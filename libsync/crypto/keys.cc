@@ -60,6 +60,30 @@ Sha256Digest Sha256(std::span<const uint8_t> data) {
   return d;
 }
 
+static_assert(sizeof(crypto_hash_sha256_state) <= 128, "Sha256Stream::state_ is too small");
+static_assert(alignof(crypto_hash_sha256_state) <= 8, "Sha256Stream::state_ is misaligned");
+
+Sha256Stream::Sha256Stream() {
+  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
+}
+
+Sha256Stream::~Sha256Stream() { sodium_memzero(state_, sizeof state_); }
+
+void Sha256Stream::Update(std::span<const uint8_t> data) {
+  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_), data.data(),
+                            data.size());
+}
+
+void Sha256Stream::Update(const void* data, size_t n) {
+  Update(std::span(static_cast<const uint8_t*>(data), n));
+}
+
+Sha256Digest Sha256Stream::Final() {
+  Sha256Digest d;
+  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), d.data());
+  return d;
+}
+
 std::array<uint8_t, 32> HmacSha512_256(std::span<const uint8_t> data, const HmacKey& key) {
   std::array<uint8_t, 32> mac;
   crypto_auth(mac.data(), data.data(), data.size(), key.data());

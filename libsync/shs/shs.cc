@@ -22,13 +22,9 @@ static_assert(kShsServerAcceptBytes == kMac + 64);
 
 // sha256 of the concatenation of `parts`.
 Bytes32 HashConcat(std::initializer_list<std::span<const uint8_t>> parts) {
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  for (auto p : parts) crypto_hash_sha256_update(&st, p.data(), p.size());
-  Bytes32 out;
-  crypto_hash_sha256_final(&st, out.data());
-  sodium_memzero(&st, sizeof st);
-  return out;
+  Sha256Stream st;  // wiped when it goes out of scope
+  for (auto p : parts) st.Update(p);
+  return st.Final();
 }
 
 // crypto_scalarmult, which refuses (returns false) when the result is all zeros, i.e. the

@@ -12,6 +12,7 @@
 #include "sqlite.h"
 #include "ssb/ref.h"
 #include "ssb/store.h"
+#include "ssb/files.h"
 #include "store_impl.h"
 
 namespace ssb {
@@ -75,19 +76,8 @@ CREATE INDEX blob_refs_recent ON blob_refs (log_seq);
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
 
-std::string DirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-Status ErrnoStatus(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == ENOENT) return Status::NotFound(msg);
-  if (err == EACCES || err == EPERM || err == EROFS) return Status::PermissionDenied(msg);
-  return Status::IoError(msg);
-}
+// The store's messages put the path inside `what`.
+Status ErrnoStatus(const std::string& what, int err) { return ssb::ErrnoStatus(what, "", err); }
 
 // Checks what SQLite would report vaguely ("unable to open database file") with a message that
 // says which path and why. Root passes access() checks; SQLite's own errors cover that case.
@@ -103,7 +93,7 @@ Status PreflightPath(const std::string& path, const StoreOptions& opt) {
                          errno);
     }
     if (!opt.read_only) {
-      std::string dir = DirOf(path);
+      std::string dir = DirName(path);
       if (::access(dir.c_str(), W_OK | X_OK) != 0) {
         return ErrnoStatus("directory " + dir + " of store " + path +
                                " is not writable (SQLite creates the -wal and -shm files there)",
@@ -121,7 +111,7 @@ Status PreflightPath(const std::string& path, const StoreOptions& opt) {
   if (opt.read_only || !opt.create_if_missing) {
     return Status::NotFound("no store at " + path);
   }
-  std::string dir = DirOf(path);
+  std::string dir = DirName(path);
   if (::stat(dir.c_str(), &st) != 0) {
     int e = errno;
     if (e == ENOTDIR) {

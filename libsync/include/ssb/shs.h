@@ -24,13 +24,6 @@
 
 namespace ssb {
 
-// The 32-byte network key ("caps.shs", "app key"): peers with different keys cannot connect.
-using NetworkKey = std::array<uint8_t, 32>;
-// The main network's key, npm ssb-caps `shs`: 1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s=.
-inline constexpr NetworkKey kMainNetKey = {
-    0xd4, 0xa1, 0xcb, 0x88, 0xa6, 0x6f, 0x02, 0xf8, 0xdb, 0x63, 0x5c, 0xe2, 0x64, 0x41, 0xcc, 0x5d,
-    0xac, 0x1b, 0x08, 0x42, 0x0c, 0xea, 0xac, 0x23, 0x08, 0x39, 0xb7, 0x55, 0x84, 0x5a, 0x9f, 0xfb};
-
 inline constexpr size_t kShsHelloBytes = 64;         // msg1 (client hello), msg2 (server hello)
 inline constexpr size_t kShsClientAuthBytes = 112;   // msg3
 inline constexpr size_t kShsServerAcceptBytes = 80;  // msg4
