@@ -154,4 +154,34 @@ const StoredInvite* InviteStore::Find(const PublicKey& guest) const {
   return it == invites_.end() ? nullptr : &it->second;
 }
 
+Value InviteAcceptFollow(const PublicKey& pub) {
+  Value v = Value::Object();
+  v.Set("type", Value::String("contact"));
+  v.Set("following", Value::Bool(true));
+  v.Set("autofollow", Value::Bool(true));
+  v.Set("contact", Value::String(FeedIdFromKey(pub)));
+  return v;
+}
+
+Value PubAnnouncement(const NetShsAddress& pub) {
+  Value address = Value::Object();
+  address.Set("host", Value::String(pub.host));
+  address.Set("port", Value::Number(pub.port));
+  address.Set("key", Value::String(FeedIdFromKey(pub.key)));
+  Value v = Value::Object();
+  v.Set("type", Value::String("pub"));
+  v.Set("address", std::move(address));
+  return v;
+}
+
+Value InviteUseFollow(const std::string& feed, const std::string& note) {
+  Value v = Value::Object();
+  v.Set("type", Value::String("contact"));
+  v.Set("contact", Value::String(feed));
+  v.Set("following", Value::Bool(true));
+  v.Set("pub", Value::Bool(true));
+  if (!note.empty()) v.Set("note", Value::String(note));
+  return v;
+}
+
 }  // namespace ssb

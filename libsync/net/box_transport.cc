@@ -1,3 +1,4 @@
+#include <asio/connect.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
@@ -267,6 +268,33 @@ asio::awaitable<Result<SecureConnection>> HandshakeAsServer(
     std::function<bool(const PublicKey&)> authorize) {
   co_return co_await HandshakeAsServer(TcpByteStream(std::move(socket)), me, options,
                                        std::move(authorize));
+}
+
+asio::awaitable<Result<SecureConnection>> DialNetShs(const NetShsAddress& address,
+                                                     const Keypair& me,
+                                                     const HandshakeOptions& options,
+                                                     std::chrono::milliseconds connect_timeout) {
+  auto ex = co_await asio::this_coro::executor;
+  std::string label = FormatAddress(address);
+  asio::ip::tcp::resolver resolver(ex);
+  auto [rec, results] = co_await resolver.async_resolve(address.host, std::to_string(address.port),
+                                                        kNoThrow);
+  if (rec) co_return Status::IoError("cannot resolve " + address.host + ": " + rec.message());
+  asio::ip::tcp::socket socket(ex);
+  auto closed = std::make_shared<bool>(false);
+  asio::steady_timer timeout(ex, connect_timeout);
+  timeout.async_wait([&socket, closed](const asio::error_code& ec) {
+    if (ec || *closed) return;
+    asio::error_code ignored;
+    socket.close(ignored);
+  });
+  auto [cec, ep] = co_await asio::async_connect(socket, results, kNoThrow);
+  *closed = true;
+  timeout.cancel();
+  if (cec) co_return Status::IoError("cannot connect to " + label + ": " + cec.message());
+  auto sc = co_await HandshakeAsClient(std::move(socket), me, address.key, options);
+  if (!sc.ok()) co_return Status(sc.status().code(), label + ": " + sc.status().message());
+  co_return sc;
 }
 
 }  // namespace ssb::net

@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "ssb/invite.h"
 #include "ssb/ref.h"
+#include "support/vectors.h"
 
 namespace {
 
@@ -78,4 +80,27 @@ TEST_CASE("invite store: used-up invites make room; unused ones are never droppe
   CHECK(store.Create(Key(0xff), 1, "", 0).ok());
   CHECK(store.Find(first) == nullptr);
   CHECK(store.size() == ssb::kMaxInvites);
+}
+
+TEST_CASE("invite messages: the fields and order ssb-invite publishes") {
+  // The pub message carries the address as ssb-ref's parseAddress reads it from the code
+  // (generated/invites.json's "pub", made by the real ssb-ref).
+  ssb::json::Value doc = ssb::test::ReadVectorJson("generated/invites.json");
+  size_t total = 0, passed = 0;
+  for (const ssb::json::Value& c : ssb::test::At(doc, "valid").items()) {
+    ++total;
+    auto inv = ssb::ParseInviteCode(ssb::test::Str(c, "code"));
+    REQUIRE(inv.ok());
+    ssb::json::Value pub = ssb::PubAnnouncement(inv->pub);
+    CHECK(ssb::json::Stringify(*pub.Find("address")) == ssb::json::Stringify(ssb::test::At(c, "pub")));
+    if (ssb::json::Stringify(*pub.Find("address")) == ssb::json::Stringify(ssb::test::At(c, "pub"))) ++passed;
+  }
+  CHECK(passed == total);
+  ssb::test::ReportCount("invites.json pub message addresses", passed, total);
+  CHECK(ssb::json::Stringify(ssb::InviteAcceptFollow(Key(1))) ==
+        R"({"type":"contact","following":true,"autofollow":true,"contact":")" + ssb::FeedIdFromKey(Key(1)) + R"("})");
+  CHECK(ssb::json::Stringify(ssb::InviteUseFollow("@a", "")) ==
+        R"({"type":"contact","contact":"@a","following":true,"pub":true})");
+  CHECK(ssb::json::Stringify(ssb::InviteUseFollow("@a", "hi")) ==
+        R"({"type":"contact","contact":"@a","following":true,"pub":true,"note":"hi"})");
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "ssb/address.h"
+#include "ssb/json.h"
 #include "ssb/keys.h"
 #include "ssb/status.h"
 
@@ -54,5 +56,16 @@ class InviteStore {
  private:
   std::map<PublicKey, StoredInvite> invites_;
 };
+
+// The messages of an invite, with ssb-invite 2.1.8's fields in its order:
+// what its accept publishes once the pub accepted, our follow of the pub
+//   {"type":"contact","following":true,"autofollow":true,"contact":"@pub"}
+// and the pub's address (as ssb-ref's parseAddress gives it)
+//   {"type":"pub","address":{"host":…,"port":…,"key":"@pub"}}
+json::Value InviteAcceptFollow(const PublicKey& pub);
+json::Value PubAnnouncement(const NetShsAddress& pub);
+// What the pub publishes on invite.use:
+//   {"type":"contact","contact":"@feed","following":true,"pub":true[,"note":…]}
+json::Value InviteUseFollow(const std::string& feed, const std::string& note);
 
 }  // namespace ssb

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "ssb/address.h"
 #include "ssb/boxstream.h"
 #include "ssb/keys.h"
 #include "ssb/muxrpc.h"
@@ -111,6 +112,13 @@ asio::awaitable<Result<SecureConnection>> HandshakeAsServer(
 asio::awaitable<Result<SecureConnection>> HandshakeAsServer(
     asio::ip::tcp::socket socket, const Keypair& me, const HandshakeOptions& options,
     std::function<bool(const PublicKey&)> authorize = nullptr);
+
+// Resolves and connects to `address` (at most `connect_timeout`), then runs the client
+// handshake as `me` expecting address.key. Errors: kIoError "cannot resolve …" / "cannot
+// connect to …" (naming the address), and the handshake's, prefixed with the address.
+asio::awaitable<Result<SecureConnection>> DialNetShs(
+    const NetShsAddress& address, const Keypair& me, const HandshakeOptions& options,
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(10));
 
 // "net:HOST:PORT" of a connected socket's remote end, for logs.
 std::string RemoteLabel(const asio::ip::tcp::socket& socket);
