@@ -86,6 +86,13 @@ class Writer {
     auto row = s.Step();
     if (!row.ok()) return row.status();
     last_received_ = *row && !s.ColumnIsNull(0) ? s.ColumnDouble(0) : 0;
+    // formats/store-schema.md "deleted": a log_seq is never reused, also when the newest
+    // messages were deleted (SQLite would hand out their numbers again).
+    auto d = impl_.db.QueryInt("SELECT coalesce(max(log_seq), 0) FROM deleted");
+    if (!d.ok()) return d.status();
+    auto m = impl_.db.QueryInt("SELECT coalesce(max(log_seq), 0) FROM messages");
+    if (!m.ok()) return m.status();
+    if (*d > *m) next_log_seq_ = *d + 1;
     return Status::Ok();
   }
 
@@ -124,6 +131,7 @@ class Writer {
   Transaction tx_{impl_.db};
   std::unordered_map<std::string, FeedCache> feeds_;
   double last_received_ = 0;
+  int64_t next_log_seq_ = 0;  // > 0: the log_seq to give the next message (after deletions)
   Status self_status_;  // scratch for Authentic()
 };
 
@@ -166,11 +174,19 @@ Result<std::string> Writer::KeyAt(int64_t feed, int64_t seq) {
   s.BindInt(2, seq);
   auto row = s.Step();
   if (!row.ok()) return row.status();
-  if (!*row) {
-    return Status::Corruption("store " + impl_.db.path() + ": feed row " + std::to_string(feed) +
-                              " has no message at sequence " + std::to_string(seq));
-  }
-  return s.ColumnText(0);
+  if (*row) return s.ColumnText(0);
+  // formats/store-schema.md "deleted": the message there may have been deleted.
+  auto d_stmt = impl_.Use(impl_.deleted_at_seq);
+  if (!d_stmt.ok()) return d_stmt.status();
+  Stmt& d = **d_stmt;
+  StmtScope dscope(d);
+  d.BindInt(1, feed);
+  d.BindInt(2, seq);
+  auto drow = d.Step();
+  if (!drow.ok()) return drow.status();
+  if (*drow) return d.ColumnText(0);
+  return Status::Corruption("store " + impl_.db.path() + ": feed row " + std::to_string(feed) +
+                            " has no message at sequence " + std::to_string(seq));
 }
 
 // Whether the message is really by its author (and well-formed), from the pre-check when one
@@ -260,9 +276,17 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   }
   s.BindTextNoCopy(7, item.wire);
   s.BindInt(8, item.key_hash);
+  if (next_log_seq_ > 0) s.BindInt(9, next_log_seq_);
+  else s.BindNull(9);
   Status st = s.Run();
   if (!st.ok()) return st;
   int64_t log_seq = sqlite3_last_insert_rowid(impl_.db.get());
+  next_log_seq_ = 0;
+  // formats/store-schema.md "links": the links of its content (a private message's are indexed
+  // when it is decrypted, SetPlaintext).
+  st = store::IndexLinks(impl_, /*fresh=*/true, log_seq, f->id, seq, m.value(),
+                         m.content() ? *m.content() : json::Value());
+  if (!st.ok()) return st;
   // formats/store-schema.md "blob_refs": only messages with a '&' can reference a blob, so
   // most appends pay one memchr here.
   if (item.wire.find('&') != std::string::npos) {
@@ -337,6 +361,12 @@ Status Writer::Add(Item& item, AppendOutcome* out) {
     }
     auto stored = KeyAt(f->id, *seq);
     if (!stored.ok()) return stored.status();
+    if (*stored == m.id()) {
+      // Not found among the messages but named at its sequence: it was deleted (del).
+      out->status = Status::InvalidMessage("message " + m.id() +
+                                           " was deleted from this store; it is not stored again");
+      return Status::Ok();
+    }
     return RecordFork(f, m, *seq, ForkRecord::Kind::kSameSequence, *stored,
                       "fork: " + author + " signed " + m.id() + " and " + *stored +
                           " at sequence " + std::to_string(*seq),

@@ -73,6 +73,37 @@ CREATE TABLE blob_refs (
 ) WITHOUT ROWID;
 CREATE INDEX blob_refs_recent ON blob_refs (log_seq);
 )sql",
+    // 2 -> 3: what apps read (formats/store-schema.md "Version history"): the type of decrypted
+    // private messages, links, deletions, and createFeedStream's resolved-timestamp order.
+    // Rows for messages stored before are filled by BackfillLinks.
+    R"sql(
+ALTER TABLE messages ADD COLUMN ptype TEXT;
+CREATE INDEX messages_ptype ON messages (ptype) WHERE ptype IS NOT NULL;
+DROP INDEX messages_claimed;
+CREATE INDEX messages_rts ON messages
+  ((CASE WHEN claimed_ts = 0 OR received < claimed_ts THEN received ELSE claimed_ts END));
+CREATE TABLE links (
+  log_seq   INTEGER NOT NULL,
+  idx       INTEGER NOT NULL,
+  feed      INTEGER NOT NULL,
+  sequence  INTEGER NOT NULL,
+  dest      TEXT    NOT NULL,
+  rel       TEXT    NOT NULL,
+  rel2      TEXT    NOT NULL,
+  kind      INTEGER NOT NULL,
+  PRIMARY KEY (log_seq, idx)
+) WITHOUT ROWID;
+CREATE INDEX links_dest ON links (dest, rel, feed, log_seq, idx);
+CREATE INDEX links_source ON links (feed, rel, dest, log_seq, idx);
+CREATE TABLE deleted (
+  log_seq   INTEGER PRIMARY KEY,
+  key       TEXT    NOT NULL,
+  feed      INTEGER NOT NULL,
+  sequence  INTEGER NOT NULL,
+  deleted   REAL    NOT NULL
+);
+CREATE INDEX deleted_feed ON deleted (feed, sequence);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
 
@@ -163,7 +194,43 @@ Status BackfillBlobRefs(Db& db) {
   }
 }
 
-Status Migrate(Db& db, int64_t from) {
+// Schema 3 indexes links and the type of decrypted private messages as messages are stored (or
+// decrypted); a store that had messages before gets them here, in the migration's transaction.
+Status BackfillLinks(Store::Impl& impl) {
+  Db& db = impl.db;
+  Stmt scan, set_ptype;
+  SSB_RETURN_IF_ERROR(scan.Prepare(
+      db, "SELECT log_seq, feed, sequence, value, plaintext FROM messages ORDER BY log_seq"));
+  SSB_RETURN_IF_ERROR(set_ptype.Prepare(db, "UPDATE messages SET ptype = ?2 WHERE log_seq = ?1"));
+  for (;;) {
+    auto row = scan.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::Ok();
+    auto value = json::Parse(scan.ColumnText(3), {.wtf8_input = true});
+    if (!value.ok() || !value->is_object()) continue;  // never stored so; nothing to index
+    json::Value content;
+    if (auto plain = scan.ColumnOptText(4)) {
+      auto p = json::Parse(*plain, {.wtf8_input = true});
+      if (p.ok() && p->is_object()) {
+        content = std::move(p).value();
+        if (const json::Value* t = content.Find("type"); t && t->is_string()) {
+          StmtScope scope(set_ptype);
+          set_ptype.BindInt(1, scan.ColumnInt(0));
+          set_ptype.BindText(2, t->as_string());
+          SSB_RETURN_IF_ERROR(set_ptype.Run());
+        }
+      }
+    }
+    if (content.is_null()) {
+      if (const json::Value* c = value->Find("content")) content = *c;
+    }
+    SSB_RETURN_IF_ERROR(store::IndexLinks(impl, /*fresh=*/true, scan.ColumnInt(0),
+                                          scan.ColumnInt(1), scan.ColumnInt(2), *value, content));
+  }
+}
+
+Status Migrate(Store::Impl& impl, int64_t from) {
+  Db& db = impl.db;
   Transaction tx(db);
   SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
   // Another process may have migrated between our check and BEGIN IMMEDIATE.
@@ -177,6 +244,7 @@ Status Migrate(Db& db, int64_t from) {
   for (int64_t v = from; v < kStoreSchemaVersion; ++v) {
     SSB_RETURN_IF_ERROR(db.Exec(kMigrations[v]));
     if (v == 1) SSB_RETURN_IF_ERROR(BackfillBlobRefs(db));
+    if (v == 2) SSB_RETURN_IF_ERROR(BackfillLinks(impl));
   }
   char pragma[96];
   std::snprintf(pragma, sizeof pragma, "PRAGMA application_id = %u; PRAGMA user_version = %d;",
@@ -271,19 +339,25 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
     // SQLite's 1000, so that bulk appends copy a hot index page once per checkpoint, not once
     // per commit.
     SSB_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 8192"));
-    if (*version < kStoreSchemaVersion) SSB_RETURN_IF_ERROR(Migrate(db, *version));
+    if (*version < kStoreSchemaVersion) SSB_RETURN_IF_ERROR(Migrate(*impl, *version));
   }
   // Our application_id but a table missing: damaged, not merely old. (Statements are prepared
   // on first use; one that no longer compiles reports the same, see Impl::Use.)
   auto have = db.QueryInt(
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-      "name IN ('feeds', 'messages', 'forks', 'blob_refs')");
+      "name IN ('feeds', 'messages', 'forks', 'blob_refs', 'links', 'deleted')");
   if (!have.ok()) return Unrecognized(path, have.status());
-  if (*have != 4) {
+  if (*have != 6) {
     return Status::Corruption("store " + path + ": schema is damaged: " +
-                              std::to_string(4 - *have) + " of its 4 tables are missing");
+                              std::to_string(6 - *have) + " of its 6 tables are missing");
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<store::Stmt*> Store::Impl::Use(const std::string& sql) {
+  auto& slot = dynamic[sql];
+  if (!slot) slot = std::make_unique<store::LazyStmt>(sql);
+  return Use(*slot);
 }
 
 Result<store::Stmt*> Store::Impl::Use(store::LazyStmt& stmt) {
@@ -355,10 +429,10 @@ Result<std::vector<StoredMessage>> Collect(F&& run) {
   return out;
 }
 
-// The smallest log_seq whose receive timestamp is > x (`inclusive`: >= x), or nullopt when
-// no stored message qualifies. Receive timestamps increase strictly with log_seq
-// (formats/store-schema.md "Invariants"), so a binary search over rowid lookups finds it and
-// the receive-order queries need no index of their own.
+}  // namespace
+
+namespace store {
+
 Result<std::optional<int64_t>> FirstLogSeqAfter(Db& db, double x, bool inclusive) {
   Stmt probe, bounds;
   SSB_RETURN_IF_ERROR(probe.Prepare(
@@ -393,7 +467,13 @@ Result<std::optional<int64_t>> FirstLogSeqAfter(Db& db, double x, bool inclusive
   return found;
 }
 
-enum class Order { kClaimed, kLog };
+}  // namespace store
+
+namespace {
+
+using store::FirstLogSeqAfter;
+
+enum class Order { kResolved, kLog };
 
 // A range query in claimed-timestamp order (index messages_claimed) or in log order (rowid,
 // with the receive-time bounds translated to log_seq bounds), with optional extra WHERE terms
@@ -426,7 +506,7 @@ Status RangeScan(Db& db, Order order, const std::string& extra_where,
     sql += " AND " + extra_where;
     if (extra_bind) bind_extra = next++;
   }
-  const char* col = order == Order::kLog ? "m.log_seq" : "m.claimed_ts";
+  const char* col = order == Order::kLog ? "m.log_seq" : SSB_STORE_RTS_EXPR;
   if (order == Order::kLog ? seq_from.has_value() : q.gt.has_value()) {
     bind_lo = next++;
     sql += std::string(" AND ") + col + (order == Order::kLog ? " >= ?" : " > ?") +
@@ -438,7 +518,7 @@ Status RangeScan(Db& db, Order order, const std::string& extra_where,
   }
   const char* dir = q.reverse ? " DESC" : "";
   sql += std::string(" ORDER BY ") + col + dir;
-  if (order == Order::kClaimed) sql += std::string(", m.log_seq") + dir;
+  if (order == Order::kResolved) sql += std::string(", m.log_seq") + dir;
   sql += " LIMIT ?" + std::to_string(next);
   Stmt s;
   SSB_RETURN_IF_ERROR(s.Prepare(db, sql.c_str()));
@@ -490,7 +570,7 @@ Result<std::vector<StoredMessage>> Store::History(const HistoryQuery& q) {
 
 Status Store::FeedStream(const RangeQuery& q, const MessageVisitor& visit) {
   std::lock_guard lock(impl_->mu);
-  return RangeScan(impl_->db, Order::kClaimed, "", std::nullopt, q, visit);
+  return RangeScan(impl_->db, Order::kResolved, "", std::nullopt, q, visit);
 }
 
 Result<std::vector<StoredMessage>> Store::FeedStream(const RangeQuery& q) {
@@ -508,7 +588,8 @@ Result<std::vector<StoredMessage>> Store::LogStream(const RangeQuery& q) {
 
 Status Store::ByType(std::string_view type, const RangeQuery& q, const MessageVisitor& visit) {
   std::lock_guard lock(impl_->mu);
-  return RangeScan(impl_->db, Order::kLog, "m.type = ?1", std::string(type), q, visit);
+  return RangeScan(impl_->db, Order::kLog, "(m.type = ?1 OR m.ptype = ?1)", std::string(type), q,
+                   visit);
 }
 
 Result<std::vector<StoredMessage>> Store::ByType(std::string_view type, const RangeQuery& q) {
@@ -530,18 +611,44 @@ Status Store::SetPlaintext(std::string_view key, const std::optional<std::string
   std::lock_guard lock(impl_->mu);
   auto hash = store::KeyHash(key);
   if (!hash) return Status::NotFound("no message " + std::string(key) + " (not a message id)");
+  std::optional<json::Value> content;
+  std::optional<std::string> ptype;
+  if (plaintext) {
+    // Indexed only when it is readable content (an object), as ssb-db's unboxer requires.
+    auto c = json::Parse(*plaintext, {.wtf8_input = true});
+    if (c.ok() && c->is_object()) {
+      if (const json::Value* t = c->Find("type"); t && t->is_string()) ptype = t->as_string();
+      content = std::move(c).value();
+    }
+  }
+  Transaction tx(impl_->db);
+  SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
   auto s_stmt = impl_->Use(impl_->set_plaintext);
   if (!s_stmt.ok()) return s_stmt.status();
   Stmt& s = **s_stmt;
-  StmtScope scope(s);
-  s.BindInt(1, *hash);
-  s.BindText(2, key);
-  s.BindOptText(3, plaintext);
-  SSB_RETURN_IF_ERROR(s.Run());
-  if (sqlite3_changes(impl_->db.get()) == 0) {
-    return Status::NotFound("no message " + std::string(key));
+  int64_t log_seq = 0, feed = 0, sequence = 0;
+  std::string value_text;
+  {
+    StmtScope scope(s);
+    s.BindInt(1, *hash);
+    s.BindText(2, key);
+    s.BindOptText(3, plaintext);
+    s.BindOptText(4, ptype);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Status::NotFound("no message " + std::string(key));
+    log_seq = s.ColumnInt(0);
+    feed = s.ColumnInt(1);
+    sequence = s.ColumnInt(2);
+    value_text = s.ColumnText(3);
   }
-  return Status::Ok();
+  auto value = json::Parse(value_text, {.wtf8_input = true});
+  if (value.ok() && value->is_object()) {
+    const json::Value* own = value->Find("content");
+    SSB_RETURN_IF_ERROR(store::IndexLinks(*impl_, /*fresh=*/false, log_seq, feed, sequence,
+                                          *value, content ? *content : own ? *own : json::Value()));
+  }
+  return tx.Commit();
 }
 
 Result<std::optional<FeedInfo>> Store::Feed(std::string_view author) {
@@ -652,19 +759,21 @@ Result<StoreStats> Store::Stats() {
   Transaction tx(db);
   SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/false));
   StoreStats st;
-  // Chains are contiguous from 1, so the sum of latest sequences is the message count
-  // (formats/store-schema.md "Invariants"); no full scan needed.
+  // Chains are contiguous from 1 but for deletions, so the sum of latest sequences less the
+  // deleted is the message count (formats/store-schema.md "Invariants"); no full scan needed.
   auto feeds = db.QueryInt("SELECT count(*) FROM feeds");
   auto msgs = db.QueryInt("SELECT coalesce(sum(latest_seq), 0) FROM feeds");
+  auto deleted = db.QueryInt("SELECT count(*) FROM deleted");
   auto forks = db.QueryInt("SELECT count(*) FROM forks");
   auto boxed = db.QueryInt("SELECT count(*) FROM messages WHERE type IS NULL");
   auto decrypted =
       db.QueryInt("SELECT count(*) FROM messages WHERE type IS NULL AND plaintext IS NOT NULL");
-  for (auto* r : {&feeds, &msgs, &forks, &boxed, &decrypted}) {
+  for (auto* r : {&feeds, &msgs, &deleted, &forks, &boxed, &decrypted}) {
     if (!r->ok()) return r->status();
   }
   st.feeds = *feeds;
-  st.messages = *msgs;
+  st.messages = *msgs - *deleted;
+  st.deleted = *deleted;
   st.forks = *forks;
   st.encrypted = *boxed;
   st.decrypted = *decrypted;

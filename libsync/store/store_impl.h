@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -13,6 +15,7 @@
 namespace ssb {
 
 namespace store {
+
 
 // Columns every message read selects, in the order ReadRow expects.
 inline constexpr const char* kMessageColumns =
@@ -25,6 +28,15 @@ std::optional<int64_t> KeyHash(std::string_view key);
 // formats/store-schema.md "blob_refs": every blob id (`&` + 44 base64 + `.sha256`) that occurs
 // anywhere in a message's wire JSON, in order of occurrence (repeats included).
 void ForEachBlobRef(std::string_view text, const std::function<void(std::string_view)>& visit);
+// formats/store-schema.md "messages": the resolved timestamp (ResolvedTimestamp), exactly as the
+// expression index messages_rts is written, so that queries use it.
+#define SSB_STORE_RTS_EXPR \
+  "(CASE WHEN m.claimed_ts = 0 OR m.received < m.claimed_ts THEN m.received ELSE m.claimed_ts END)"
+// The smallest log_seq whose receive timestamp is > x (`inclusive`: >= x), or nullopt when
+// no stored message qualifies. Receive timestamps increase strictly with log_seq
+// (formats/store-schema.md "Invariants"), so a binary search over rowid lookups finds it and
+// the receive-order queries need no index of their own. REQUIRES: inside a read transaction.
+Result<std::optional<int64_t>> FirstLogSeqAfter(Db& db, double x, bool inclusive);
 inline constexpr const char* kInsertBlobRef =
     "INSERT INTO blob_refs (blob, log_seq) VALUES (?1, ?2) "
     "ON CONFLICT (blob) DO UPDATE SET log_seq = max(log_seq, excluded.log_seq)";
@@ -45,21 +57,29 @@ class Store::Impl {
       "SELECT id, latest_seq, latest_key, frozen_at FROM feeds WHERE author = ?1"};
   store::LazyStmt key_at_seq{  // (feed, sequence) -> key
       "SELECT key FROM messages WHERE feed = ?1 AND sequence = ?2"};
+  store::LazyStmt deleted_at_seq{  // (feed, sequence) -> key of a deleted message
+      "SELECT key FROM deleted WHERE feed = ?1 AND sequence = ?2"};
   store::LazyStmt insert_feed{
       "INSERT INTO feeds (author, latest_seq, latest_key) VALUES (?1, ?2, ?3)"};
   store::LazyStmt update_feed{"UPDATE feeds SET latest_seq = ?2, latest_key = ?3 WHERE id = ?1"};
   store::LazyStmt freeze_feed{
       "UPDATE feeds SET frozen_at = ?2 WHERE id = ?1 AND frozen_at IS NULL"};
+  // ?9: the log_seq, NULL (SQLite picks the next) unless deletions at the end of the log must
+  // not be reused (formats/store-schema.md "deleted").
   store::LazyStmt insert_msg{
-      "INSERT INTO messages (key, feed, sequence, claimed_ts, received, type, value, key_hash) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
+      "INSERT INTO messages (key, feed, sequence, claimed_ts, received, type, value, key_hash, "
+      "log_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+  store::LazyStmt max_log_seq{
+      "SELECT max((SELECT coalesce(max(log_seq), 0) FROM messages), "
+      "(SELECT coalesce(max(log_seq), 0) FROM deleted))"};
   store::LazyStmt insert_fork{
       "INSERT OR IGNORE INTO forks (feed, sequence, kind, stored_key, offending_key, "
       "offending_value, detected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
   store::LazyStmt insert_blob_ref{store::kInsertBlobRef};  // the newest reference wins
   store::LazyStmt max_received{"SELECT received FROM messages ORDER BY log_seq DESC LIMIT 1"};
   store::LazyStmt set_plaintext{
-      "UPDATE messages SET plaintext = ?3 WHERE key_hash = ?1 AND key = ?2"};
+      "UPDATE messages SET plaintext = ?3, ptype = ?4 WHERE key_hash = ?1 AND key = ?2 "
+      "RETURNING log_seq, feed, sequence, value"};
   store::LazyStmt get_by_key{std::string("SELECT ") + store::kMessageColumns +
                              " FROM messages m CROSS JOIN feeds f ON f.id = m.feed "
                              "WHERE m.key_hash = ?1 AND m.key = ?2"};
@@ -72,11 +92,23 @@ class Store::Impl {
                               "WHERE f.author = ?1 AND m.sequence >= ?2 "
                               "ORDER BY m.sequence DESC LIMIT ?3"};
 
+  // Statements whose text a read builds from its options, prepared once per distinct text.
+  std::map<std::string, std::unique_ptr<store::LazyStmt>> dynamic;
+
   // One of the statements above, prepared. A statement that no longer compiles against the
   // file's schema (a table or column gone) reports the store as damaged.
   Result<store::Stmt*> Use(store::LazyStmt& stmt);
+  Result<store::Stmt*> Use(const std::string& sql);
   double NowMs() const;
   Status Err(int rc, std::string_view what) const { return db.Error(rc, what); }
 };
+
+namespace store {
+// Writes the links of one message (formats/store-schema.md "links"): `value` is its value and
+// `content` what we can read of it (the plaintext of a private message we decrypted, or the
+// value's own content). Replaces what was indexed for it before unless `fresh` (a new row).
+Status IndexLinks(Store::Impl& impl, bool fresh, int64_t log_seq, int64_t feed,
+                  int64_t sequence, const json::Value& value, const json::Value& content);
+}  // namespace store
 
 }  // namespace ssb

@@ -460,6 +460,12 @@ TEST_CASE("appends index the blobs a message references, newest reference first"
   CHECK(Referenced(*store).size() == 2);
 }
 
+// What turns a schema 3 store back into schema 2 (formats/store-schema.md "Version history").
+const std::string kUndoSchema3 =
+    "DROP TABLE links; DROP TABLE deleted; DROP INDEX messages_ptype; DROP INDEX messages_rts; "
+    "ALTER TABLE messages DROP COLUMN ptype; CREATE INDEX messages_claimed ON messages "
+    "(claimed_ts);";
+
 TEST_CASE("a schema 1 store is migrated and its blob references filled in once") {
   if (std::system("command -v sqlite3 >/dev/null 2>&1") != 0) {
     WARN("SKIPPED: the sqlite3 shell is not installed (Debian package sqlite3)");
@@ -475,8 +481,9 @@ TEST_CASE("a schema 1 store is migrated and its blob references filled in once")
     REQUIRE(store->Append(PostMentioning(keys, prev, "plain")).ok());
     REQUIRE(store->Append(PostMentioning(keys, prev, BlobIdOf(6))).ok());
   }
-  // Make it what schema 1 wrote: no blob_refs table.
-  std::string cmd = "sqlite3 '" + path + "' 'DROP TABLE blob_refs; PRAGMA user_version=1;'";
+  // Make it what schema 1 wrote: no blob_refs table, nor what schema 3 added.
+  std::string cmd = "sqlite3 '" + path + "' 'DROP TABLE blob_refs; " + kUndoSchema3 +
+                    " PRAGMA user_version=1;'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto store = OpenStore(path);
   CHECK(Referenced(*store) == std::vector<std::string>{BlobIdOf(6), BlobIdOf(5)});

@@ -43,7 +43,7 @@ namespace ssb {
 inline constexpr uint32_t kStoreApplicationId = 0x73736253;
 // The schema version this build writes (PRAGMA user_version). Older files are migrated on a
 // read-write Open; newer files are refused with kUnsupported.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 
 struct StoreOptions {
   // Open without write access. The file must exist and be at the current schema version.
@@ -93,8 +93,8 @@ struct HistoryQuery {
 };
 
 // createFeedStream / createLogStream / messages by type: ranges over a double-valued order key.
-// The key is the claimed timestamp (FeedStream) or the receive timestamp (LogStream, ByType).
-// Ties are broken by log_seq.
+// The key is the resolved timestamp (FeedStream: see ResolvedTimestamp) or the receive
+// timestamp (LogStream, ByType). Ties are broken by log_seq.
 struct RangeQuery {
   std::optional<double> gt;  // exclusive lower bound
   std::optional<double> lt;  // exclusive upper bound
@@ -133,7 +133,8 @@ struct FeedInfo {
 
 struct StoreStats {
   int64_t feeds = 0;
-  int64_t messages = 0;
+  int64_t messages = 0;          // stored now (deleted ones not counted)
+  int64_t deleted = 0;           // removed by Delete/DeleteFeed
   int64_t forks = 0;
   int64_t encrypted = 0;         // messages with encrypted content
   int64_t decrypted = 0;         // ... of which SetPlaintext stored the plaintext
@@ -165,6 +166,88 @@ struct AppendOutcome {
   int64_t log_seq = 0;        // kAppended and kDuplicate: its position in the log
   double received = 0;        // kAppended and kDuplicate: its receive timestamp
   bool fork_recorded = false; // kRejected with kFork: this message was recorded as a fork now
+};
+
+// createFeedStream's order key, as ssb-db 20's feed index resolves it: the claimed timestamp,
+// unless it is missing (not a number, or 0) or later than the receive time, then the receive
+// time. ssb-query's `rts` is the same value.
+double ResolvedTimestamp(const StoredMessage& m);
+
+// ---- Cursor reads: pages of a sorted read that resume where the last page ended, so that a
+// stream can send a page, wait for its reader, and continue with bounded memory; and tail the
+// log for messages stored later (live streams).
+
+// Which order a Read walks, and what its bounds (gt/gte/lt/lte) bound.
+enum class ReadIndex : uint8_t {
+  kLog,       // log order (log_seq); bounds on the receive timestamp (createLogStream)
+  kFeedTime,  // resolved timestamp, ties by log_seq; bounds on it (createFeedStream)
+  kFeed,      // one feed by sequence; bounds on the sequence (createHistoryStream,
+              // createUserStream)
+  kType,      // messages whose content.type (or, for a private message decrypted for us, its
+              // plaintext's type) is `type`, in log order; bounds on the receive timestamp
+              // (messagesByType)
+};
+
+// Where a page ended: the order key of its last row (resolved timestamp or sequence; unused
+// for log order) and its log_seq.
+struct ReadPosition {
+  double key = 0;
+  int64_t log_seq = 0;
+};
+
+struct ReadRequest {
+  ReadIndex index = ReadIndex::kLog;
+  // kFeed: the feed (required). kLog: only this feed's messages when not empty.
+  std::string author;
+  // kType: the type (required). kLog: only messages of this type when not empty.
+  std::string type;
+  std::optional<double> gt, gte, lt, lte;
+  bool reverse = false;
+  // Resume strictly after this position (in the read's direction).
+  std::optional<ReadPosition> after;
+  // Only messages with log_seq > min_log_seq and <= max_log_seq: max_log_seq pins the old part
+  // of a live stream to what was stored when it began (LastLogSeq), min_log_seq starts a tail
+  // after it.
+  std::optional<int64_t> min_log_seq, max_log_seq;
+  size_t limit = 256;  // rows in this page (at least 1)
+};
+
+// ---- Links (formats/store-schema.md "links"): what ssb-db's `links` and ssb-links'
+// `links2.read` serve.
+
+struct LinkPosition {
+  std::string a;      // dest (by dest) / rel (by source)
+  std::string b;      // rel (by dest) / dest (by source)
+  int64_t feed = 0;   // by dest: the source feed's number
+  int64_t log_seq = 0;
+  int64_t idx = 0;
+};
+
+struct LinksQuery {
+  // An exact feed id, one sigil ("@") for any, or empty for any.
+  std::string source;
+  // An exact link, a sigil ("@", "%", "&") for links of that kind, or empty for any.
+  std::string dest;
+  std::string rel;      // exact, or empty for any
+  bool links2 = false;  // ssb-links' view (links2.read) instead of ssb-db's (links)
+  bool reverse = false;
+  // Log order (log_seq, then position in the message) instead of the index order: for live
+  // tails (with min_log_seq).
+  bool log_order = false;
+  std::optional<LinkPosition> after;
+  std::optional<int64_t> min_log_seq, max_log_seq;
+  size_t limit = 256;
+};
+
+struct LinkRow {
+  std::string source;   // author of the linking message
+  std::string dest;
+  std::string rel;
+  std::string rel2;     // ssb-links' rel array (JSON)
+  std::string key;      // the linking message
+  int64_t sequence = 0;
+  double received = 0;
+  LinkPosition position;
 };
 
 class Store;
@@ -238,9 +321,34 @@ class Store {
   // already, kPermissionDenied for a read-only store.
   Result<std::unique_ptr<StoreTransaction>> BeginTransaction();
 
-  // Stores the decrypted content (JSON text, e.g. from private-box) of message `key`;
-  // an empty optional clears it. Error: kNotFound when no such message is stored.
+  // Stores the decrypted content (JSON text, e.g. from private-box) of message `key`, and
+  // when it is a JSON object indexes it as ssb-db does a message it can read: its type
+  // (messagesByType) and its links. An empty optional clears all that. Error: kNotFound when
+  // no such message is stored.
   Status SetPlaintext(std::string_view key, const std::optional<std::string>& plaintext_json);
+
+  // Removes message `key` from the log (ssb-db's del): it is no longer returned by any read,
+  // and nothing else changes — the feed's chain state stays, so its next message still
+  // validates and replication does not fetch it again. Its log_seq is never reused.
+  // Error: kNotFound.
+  Status Delete(std::string_view key);
+  // Removes every stored message of `author`, the same way; returns their ids in sequence
+  // order (empty for an unknown feed).
+  Result<std::vector<std::string>> DeleteFeed(std::string_view author);
+
+  // One page of a sorted read (see ReadRequest). Returns the position of the last row handed
+  // to `visit` (nullopt when none): pass it as `after` for the next page. A page with fewer
+  // than `limit` rows (and no early stop) is the last one for now. Errors: kInvalidArgument
+  // (a missing author or type), the store's.
+  Result<std::optional<ReadPosition>> Read(const ReadRequest& request,
+                                           const MessageVisitor& visit);
+  // The log_seq of the newest message stored or deleted so far (0 for an empty store): every
+  // message stored later has a greater one.
+  Result<int64_t> LastLogSeq();
+
+  // One page of links (see LinksQuery); the position of the last row, as for Read.
+  Result<std::optional<LinkPosition>> Links(const LinksQuery& query,
+                                            const std::function<bool(const LinkRow&)>& visit);
 
   // The message with id `key`. Error: kNotFound.
   Result<StoredMessage> Get(std::string_view key);
@@ -250,8 +358,8 @@ class Store {
   Status History(const HistoryQuery& query, const MessageVisitor& visit);
   Result<std::vector<StoredMessage>> History(const HistoryQuery& query);
 
-  // createFeedStream: all messages ordered by claimed timestamp (non-number timestamps order
-  // as 0), ties by log_seq; gt/lt bound the claimed timestamp.
+  // createFeedStream: all messages ordered by resolved timestamp (ResolvedTimestamp), ties by
+  // log_seq; gt/lt bound it.
   Status FeedStream(const RangeQuery& query, const MessageVisitor& visit);
   Result<std::vector<StoredMessage>> FeedStream(const RangeQuery& query);
 
@@ -260,7 +368,8 @@ class Store {
   Result<std::vector<StoredMessage>> LogStream(const RangeQuery& query);
 
   // Messages whose content.type equals `type` (exactly, WTF-8), in receive order; gt/lt bound
-  // the receive timestamp. Encrypted messages have no type and never match.
+  // the receive timestamp. A private message matches by its plaintext's type once SetPlaintext
+  // stored it (as ssb-db indexes what it can decrypt); others never match.
   Status ByType(std::string_view type, const RangeQuery& query, const MessageVisitor& visit);
   Result<std::vector<StoredMessage>> ByType(std::string_view type, const RangeQuery& query);
 
