@@ -1,0 +1,290 @@
+// The replication set, per-peer replication, legacy createHistoryStream (both directions) and
+// what follows a store append.
+#include "replicator.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <thread>
+
+#include "peer_receiver.h"
+#include "ssb/box.h"
+#include "ssb/ref.h"
+
+namespace ssb {
+namespace {
+
+using asio::awaitable;
+using json::Value;
+
+// Messages read from the store per round while serving a history stream; between rounds the
+// producer waits for the send queue to drain, so one slow peer cannot fill memory.
+constexpr int64_t kServeChunk = 64;
+
+}  // namespace
+
+void PeerSync::StopFeed(const std::string& feed) {
+  if (auto it = feed_streams.find(feed); it != feed_streams.end()) it->second->End();
+  if (ebt) {  // stop receiving the feed from this peer
+    ebt->Forget(feed);
+    ebt_wake->Notify();
+  }
+}
+
+Replicator::Replicator(NodeContext& node, Connections& connections, BlobTransfer& blobs)
+    : node_(node), connections_(connections), blobs_(blobs) {}
+
+Replicator::~Replicator() = default;
+
+Status Replicator::Load() {
+  options_.hops = node_.config.hops;
+  auto changed = graph_.Update(*node_.store);
+  if (!changed.ok()) return changed.status();
+  set_ = ReplicationSet::Compute(graph_, node_.self_id, options_);
+  return Status::Ok();
+}
+
+void Replicator::Recompute() {
+  auto changed = graph_.Update(*node_.store);
+  if (!changed.ok()) {
+    node_.Log("reading contacts: " + changed.status().message());
+    return;
+  }
+  ReplicationSet next = ReplicationSet::Compute(graph_, node_.self_id, options_);
+  ReplicationDiff diff = ReplicationSet::Diff(set_, next);
+  set_ = std::move(next);
+  if (diff.added.empty()) return;
+  if (node_.config.verbose) {
+    node_.Log("replicating " + std::to_string(set_.size()) + " feeds (+" +
+              std::to_string(diff.added.size()) + ")");
+  }
+  for (const auto& [c, sync] : syncs_) {
+    if (sync->closed()) continue;
+    for (const auto& f : diff.added) StartFeed(sync, f);
+  }
+}
+
+bool Replicator::Request(const std::string& id, bool on) {
+  if (on) {
+    options_.requests.insert(id);
+  } else {
+    options_.requests.erase(id);
+  }
+  Recompute();
+  return set_.Contains(id);
+}
+
+void Replicator::PeerConnected(const std::shared_ptr<Peer>& peer) {
+  if (peer->outgoing) {
+    Start(peer);
+  } else {
+    asio::co_spawn(node_.io, WaitForFirstWord(peer), asio::detached);
+  }
+}
+
+// Let the peer that dialed us speak first: ssb-replicate (JS) starts legacy replication when
+// we call createHistoryStream, but only once it has set up its side of the connection, which
+// it has by the time it makes its first request.
+awaitable<void> Replicator::WaitForFirstWord(std::shared_ptr<Peer> peer) {
+  rpc::Signal first(node_.io.get_executor());
+  peer->conn->SetRequestWake(&first);
+  if (peer->conn->requests_received() == 0) co_await first.WaitFor(std::chrono::seconds(2));
+  peer->conn->SetRequestWake(nullptr);
+  if (!peer->conn->closed()) Start(peer);
+}
+
+void Replicator::PeerGone(const std::shared_ptr<Peer>& peer, const Status& why) {
+  auto it = syncs_.find(peer->conn.get());
+  uint64_t received = 0;
+  if (it != syncs_.end()) {
+    std::shared_ptr<PeerSync> sync = it->second;
+    syncs_.erase(it);
+    received = sync->receiver->received();
+    // The receiver stores what arrived, then ends; producers waiting for room give up.
+    sync->receiver->Wake();
+  }
+  node_.Log("disconnected " + peer->id + (why.ok() ? "" : ": " + why.message()) + " (" +
+            std::to_string(received) + " messages received)");
+}
+
+std::shared_ptr<PeerSync> Replicator::Start(const std::shared_ptr<Peer>& peer,
+                                           std::shared_ptr<rpc::Stream> ebt) {
+  if (auto it = syncs_.find(peer->conn.get()); it != syncs_.end()) {
+    return it->second;  // already started (an EBT request may come first)
+  }
+  auto sync = std::make_shared<PeerSync>();
+  sync->peer = peer;
+  sync->ebt_stream = std::move(ebt);
+  if (!workers_) {
+    workers_ = std::make_unique<WorkerPool>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  ReceiverHooks hooks{
+      .wanted = [this](std::string_view feed) { return set_.Contains(feed); },
+      .appended = [this](const std::vector<Message>& appended) { OnAppended(appended); },
+      // The receiver lives in the sync it would point back to: a weak link avoids the cycle.
+      .forked = [weak = std::weak_ptr<PeerSync>(sync)](const std::string& feed) {
+        if (auto s = weak.lock()) s->StopFeed(feed);
+      },
+  };
+  sync->receiver = std::make_unique<PeerReceiver>(node_, *workers_, peer, std::move(hooks));
+  syncs_[peer->conn.get()] = sync;
+  asio::co_spawn(node_.io, [sync]() -> awaitable<void> { co_await sync->receiver->Run(); },
+                 asio::detached);
+  // Feeds: over the peer's EBT session when it opened one with us; when we dialed, we ask for
+  // EBT first (as ssb-ebt does) and fall back to legacy createHistoryStreams.
+  if (sync->ebt_stream) {
+    // ServeEbt runs the session.
+  } else if (peer->outgoing && node_.config.ebt) {
+    asio::co_spawn(node_.io, DialEbt(sync), asio::detached);
+  } else {
+    for (const auto& [feed, info] : set_.feeds()) StartFeed(sync, feed);
+  }
+  // Blob wants: we serve our createWants stream when it calls us; we call theirs.
+  blobs_.StartPeer(peer);
+  return sync;
+}
+
+void Replicator::StartFeed(const std::shared_ptr<PeerSync>& sync, const std::string& feed) {
+  if (sync->closed()) return;
+  if (sync->ebt) {
+    auto latest = node_.store->Latest(feed);
+    int64_t seq = latest.ok() && latest->has_value() ? (*latest)->sequence : 0;
+    sync->ebt->SetLocal(feed, seq, /*receive=*/true);
+    sync->ebt_wake->Notify();
+    return;
+  }
+  if (sync->ebt_stream) return;  // an EBT session is starting
+  if (!sync->fetching.insert(feed).second) return;
+  asio::co_spawn(node_.io, FetchFeed(sync, feed), asio::detached);
+}
+
+awaitable<void> Replicator::FetchFeed(std::shared_ptr<PeerSync> sync, std::string feed) {
+  if (sync->ebt_stream) {  // the peer asked for EBT meanwhile
+    sync->fetching.erase(feed);
+    co_return;
+  }
+  auto latest = sync->receiver->Latest(feed);
+  if (!latest.ok()) {
+    node_.Log("store: " + latest.status().message());
+    sync->fetching.erase(feed);
+    co_return;
+  }
+  Value opts = Value::Object();
+  opts.Set("id", Value::String(feed));
+  opts.Set("seq", Value::Number(static_cast<double>(*latest + 1)));
+  opts.Set("live", Value::Bool(true));
+  opts.Set("keys", Value::Bool(false));
+  Value args = Value::Array();
+  args.Push(std::move(opts));
+  const std::vector<std::string> method{"createHistoryStream"};
+  auto s = sync->peer->conn->Open(rpc::CallType::kSource, method, std::move(args));
+  sync->feed_streams[feed] = s;
+  for (;;) {
+    auto r = co_await s->Read();
+    if (!r.ok() || !*r) break;
+    if ((*r)->type != rpc::BodyType::kJson) continue;
+    co_await sync->receiver->Add(feed, std::move((*r)->body));
+  }
+  if (auto it = sync->feed_streams.find(feed); it != sync->feed_streams.end() && it->second == s) {
+    sync->feed_streams.erase(it);
+  }
+  sync->fetching.erase(feed);
+}
+
+void Replicator::OnAppended(const std::vector<Message>& appended) {
+  bool graph = false;
+  for (const Message& m : appended) {
+    if (AffectsGraph(m)) graph = true;
+    if (m.is_encrypted()) {
+      // Ours to read? Keep the plaintext so the stream verbs show it (as ssb-db does).
+      if (const Value* c = m.content(); c && c->is_string()) {
+        if (auto plain = BoxDecrypt(c->as_string(), node_.keys)) {
+          auto parsed = json::Parse(*plain);
+          if (parsed.ok()) (void)node_.store->SetPlaintext(m.id(), json::Stringify(*parsed));
+        }
+      }
+    } else if (const Value* c = m.content(); c && c->is_object()) {
+      // Announced pubs become gossip candidates.
+      const Value* type = c->Find("type");
+      const Value* addr = c->Find("address");
+      if (type && type->is_string() && type->as_string() == "pub" && addr && addr->is_object()) {
+        std::string host, key;
+        int64_t port = 0;
+        if (OptString(*addr, "host", &host).ok() && OptString(*addr, "key", &key).ok() &&
+            OptInt(*addr, "port", &port).ok() && port > 0 && port < 65536) {
+          if (auto pk = ParseFeedId(key)) {
+            connections_.AddGossip({host, static_cast<uint16_t>(port), *pk}, "pub");
+          }
+        }
+      }
+      blobs_.WantReferenced(m);
+    }
+  }
+  for (const auto& [c, sync] : syncs_) {
+    if (!sync->ebt) continue;
+    for (const Message& m : appended) {
+      if (auto seq = m.sequence()) sync->ebt->OnAppend(m.author(), *seq);
+    }
+    sync->ebt_wake->Notify();
+  }
+  node_.new_messages.Notify();
+  if (graph) Recompute();
+}
+
+awaitable<void> Replicator::ServeHistory(std::shared_ptr<rpc::Stream> s, HistoryArgs args,
+                                         bool anonymous) {
+  if (!IsFeedId(args.query.author, true)) {
+    s->End(Status::InvalidArgument("createHistoryStream needs a feed id, not " +
+                                   args.query.author));
+    co_return;
+  }
+  // Feeds we block are not served (as ssb-replicate ends such streams at once).
+  if (anonymous && set_.WeBlock(args.query.author)) co_return;
+  int64_t next = std::max<int64_t>(1, args.query.start_seq);
+  int64_t left = args.query.limit;  // negative: no limit
+  if (!args.old) {
+    auto latest = node_.store->Latest(args.query.author);
+    if (latest.ok() && latest->has_value()) next = (*latest)->sequence + 1;
+  }
+  s->SetWake(&node_.new_messages);
+  while (!s->closed() && !node_.stopping) {
+    HistoryQuery q = args.query;
+    q.start_seq = next;
+    q.reverse = args.query.reverse && !args.live;
+    q.limit = left < 0 ? kServeChunk : std::min(left, kServeChunk);
+    int64_t sent = 0;
+    Status st = node_.store->History(q, [&](const StoredMessage& m) {
+      s->WriteJsonText(FormatMessage(m, args.format));
+      next = m.sequence + 1;
+      ++sent;
+      return true;
+    });
+    if (!st.ok()) {
+      s->End(st);
+      co_return;
+    }
+    if (left > 0) {
+      left -= sent;
+      if (left == 0) co_return;
+    }
+    if (q.reverse) co_return;  // a reverse read is one pass
+    if (sent == q.limit) {
+      co_await s->Drain();
+      continue;  // more backlog
+    }
+    if (!args.live) co_return;
+    co_await s->Drain();
+    if (s->closed()) break;
+    co_await node_.new_messages.Wait();
+  }
+}
+
+Replicator::PeerSummary Replicator::Summary(const rpc::Connection* conn) const {
+  PeerSummary out;
+  if (auto it = syncs_.find(conn); it != syncs_.end()) {
+    out.received = it->second->receiver->received();
+    out.ebt = it->second->ebt != nullptr;
+  }
+  return out;
+}
+
+}  // namespace ssb
