@@ -7,6 +7,8 @@ SBOT=$2
 VEC=$3
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# Commands given no --path must not touch the user's ~/.ssb (another build may own it).
+export SSB_PATH=$WORK/default
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); }
