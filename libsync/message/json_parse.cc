@@ -370,6 +370,12 @@ class Parser {
 
 }  // namespace
 
+std::string DecodeUtf8(std::string_view bytes) {
+  std::string out;
+  if (SanitizeUtf8(bytes, &out)) return out;
+  return std::string(bytes);
+}
+
 Result<Value> Parse(std::string_view text, const ParseOptions& options) {
   if (text.size() > options.max_bytes) {
     return Status::LimitExceeded("JSON input of " + std::to_string(text.size()) +

@@ -109,6 +109,11 @@ std::string NumberToString(double n);
 // A JSON string literal with JSON.stringify's escaping.
 void AppendQuoted(std::string* out, std::string_view wtf8);
 
+// Node's Buffer#toString('utf8'): the string JavaScript gets from UTF-8 bytes, as WTF-8, each
+// maximal ill-formed subsequence replaced by U+FFFD (the WHATWG decoder). Well-formed UTF-8
+// comes back unchanged.
+std::string DecodeUtf8(std::string_view bytes);
+
 // Views of a WTF-8 string as JavaScript sees it.
 size_t Utf16Length(std::string_view wtf8);       // String.prototype.length
 std::string Latin1(std::string_view wtf8);       // Buffer.from(s, 'binary'): low byte per unit
