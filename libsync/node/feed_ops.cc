@@ -205,6 +205,18 @@ Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, Value co
   auto latest = store.Latest(keys.id());
   if (!latest.ok()) return latest.status();
   const FeedState* prev = latest->has_value() ? &**latest : nullptr;
+  // formats/store-schema.md "feed_floors": an imported log showed later messages of ours than
+  // the store holds; the next message would fork our own feed.
+  auto floor = store.FeedFloor(keys.id());
+  if (!floor.ok()) return floor.status();
+  int64_t have = prev ? prev->sequence : 0;
+  if (*floor > have) {
+    return Status::Corruption(
+        "refusing to publish: your feed " + keys.id() + " has " + std::to_string(*floor) +
+        " messages (an imported log held them) but this store has only " +
+        std::to_string(have) + "; publishing now would fork your feed. Get your own messages "
+        "back first (from a peer with `sbot server`, or a bundle with `ssb-bundle import`)");
+  }
   // Claimed timestamps of our own feed increase, even if the clock went back.
   double ts = NowMs();
   if (prev) {

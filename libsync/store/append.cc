@@ -64,6 +64,7 @@ struct Item {
   bool prepared = false;
   std::string wire;                    // msg->Wire()
   int64_t key_hash = 0;                // store::KeyHash(msg->id())
+  double received_hint = NAN;          // a receive time to keep (imports); NaN: the clock's
 };
 
 void Prepare(Item& it) {
@@ -124,7 +125,7 @@ class Writer {
   Status Insert(FeedCache* f, const std::string& author, Item& item, int64_t seq,
                 AppendOutcome* out);
   const Status& Authentic(Item& item);
-  double NextReceived();
+  double NextReceived(double hint);
 
   Store::Impl& impl_;
   const AppendOptions& opt_;
@@ -135,11 +136,13 @@ class Writer {
   Status self_status_;  // scratch for Authentic()
 };
 
-double Writer::NextReceived() {
+double Writer::NextReceived(double hint) {
   // formats/store-schema.md "Receive timestamps": strictly increasing even when the clock
-  // stalls or goes back, by the smallest step that stays well below a millisecond.
+  // stalls or goes back, by the smallest step that stays well below a millisecond. An imported
+  // message keeps its old receive time under the same rule, unless that time is in the future.
   double now = impl_.NowMs();
-  double r = now > last_received_ ? now : last_received_ + 0.001;
+  double t = std::isfinite(hint) && hint <= now ? hint : now;
+  double r = t > last_received_ ? t : last_received_ + 0.001;
   if (!(r > last_received_)) r = std::nextafter(last_received_, INFINITY);
   last_received_ = r;
   return r;
@@ -254,7 +257,7 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   } else {
     f->dirty = true;
   }
-  double received = NextReceived();
+  double received = NextReceived(item.received_hint);
   // formats/store-schema.md "messages": claimed_ts is 0 for a non-number timestamp.
   double claimed = 0;
   if (auto ts = m.timestamp(); ts && !std::isnan(*ts)) claimed = *ts;
@@ -509,6 +512,20 @@ Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> m
                                                       const AppendOptions& options) {
   std::vector<Item> items(msgs.size());
   for (size_t i = 0; i < msgs.size(); ++i) items[i].msg = &msgs[i];
+  return RunBatch(*impl_, items, {}, options);
+}
+
+Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> msgs,
+                                                      std::span<const double> received,
+                                                      const AppendOptions& options) {
+  if (received.size() != msgs.size()) {
+    return Status::InvalidArgument("AppendBatch: one receive time per message");
+  }
+  std::vector<Item> items(msgs.size());
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    items[i].msg = &msgs[i];
+    items[i].received_hint = received[i];
+  }
   return RunBatch(*impl_, items, {}, options);
 }
 

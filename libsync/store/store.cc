@@ -104,6 +104,33 @@ CREATE TABLE deleted (
 );
 CREATE INDEX deleted_feed ON deleted (feed, sequence);
 )sql",
+    // 3 -> 4: imports of other implementations' logs and the floors of feeds they revealed
+    // (formats/store-schema.md "imports", "feed_floors").
+    R"sql(
+CREATE TABLE imports (
+  source        TEXT    PRIMARY KEY,
+  format        TEXT    NOT NULL,
+  next_offset   INTEGER NOT NULL,
+  last_offset   INTEGER NOT NULL,
+  last_digest   TEXT    NOT NULL,
+  records       INTEGER NOT NULL,
+  stored        INTEGER NOT NULL,
+  duplicates    INTEGER NOT NULL,
+  invalid       INTEGER NOT NULL,
+  forks         INTEGER NOT NULL,
+  deleted       INTEGER NOT NULL,
+  damaged       INTEGER NOT NULL,
+  file_size     INTEGER NOT NULL,
+  file_mtime_ns INTEGER NOT NULL,
+  started       REAL    NOT NULL,
+  finished      REAL
+) WITHOUT ROWID;
+CREATE TABLE feed_floors (
+  author    TEXT    PRIMARY KEY,
+  sequence  INTEGER NOT NULL,
+  source    TEXT    NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kStoreSchemaVersion);
 
@@ -345,11 +372,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreO
   // on first use; one that no longer compiles reports the same, see Impl::Use.)
   auto have = db.QueryInt(
       "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-      "name IN ('feeds', 'messages', 'forks', 'blob_refs', 'links', 'deleted')");
+      "name IN ('feeds', 'messages', 'forks', 'blob_refs', 'links', 'deleted', 'imports', "
+      "'feed_floors')");
   if (!have.ok()) return Unrecognized(path, have.status());
-  if (*have != 6) {
+  if (*have != 8) {
     return Status::Corruption("store " + path + ": schema is damaged: " +
-                              std::to_string(6 - *have) + " of its 6 tables are missing");
+                              std::to_string(8 - *have) + " of its 8 tables are missing");
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
@@ -784,6 +812,130 @@ Result<StoreStats> Store::Stats() {
     }
   }
   return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Imports (formats/store-schema.md "imports", "feed_floors")
+
+namespace {
+
+constexpr const char* kImportColumns =
+    "source, format, next_offset, last_offset, last_digest, records, stored, duplicates, "
+    "invalid, forks, deleted, damaged, file_size, file_mtime_ns, started, finished";
+
+ImportState ReadImport(const Stmt& s) {
+  ImportState st;
+  st.source = s.ColumnText(0);
+  st.format = s.ColumnText(1);
+  st.next_offset = s.ColumnInt(2);
+  st.last_offset = s.ColumnInt(3);
+  st.last_digest = s.ColumnText(4);
+  st.records = s.ColumnInt(5);
+  st.stored = s.ColumnInt(6);
+  st.duplicates = s.ColumnInt(7);
+  st.invalid = s.ColumnInt(8);
+  st.forks = s.ColumnInt(9);
+  st.deleted = s.ColumnInt(10);
+  st.damaged = s.ColumnInt(11);
+  st.file_size = s.ColumnInt(12);
+  st.file_mtime_ns = s.ColumnInt(13);
+  st.started = s.ColumnDouble(14);
+  if (!s.ColumnIsNull(15)) st.finished = s.ColumnDouble(15);
+  return st;
+}
+
+}  // namespace
+
+Result<std::vector<ImportState>> Store::Imports() {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  const std::string sql = std::string("SELECT ") + kImportColumns + " FROM imports ORDER BY source";
+  SSB_RETURN_IF_ERROR(s.Prepare(impl_->db, sql.c_str()));
+  std::vector<ImportState> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(ReadImport(s));
+  }
+}
+
+Result<std::optional<ImportState>> Store::Import(std::string_view source) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  const std::string sql = std::string("SELECT ") + kImportColumns + " FROM imports WHERE source = ?1";
+  SSB_RETURN_IF_ERROR(s.Prepare(impl_->db, sql.c_str()));
+  s.BindText(1, source);
+  auto row = s.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<ImportState>();
+  return std::optional<ImportState>(ReadImport(s));
+}
+
+Status Store::PutImport(const ImportState& st) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->options.read_only) {
+    return Status::PermissionDenied("store " + impl_->db.path() + " is open read-only");
+  }
+  Transaction tx(impl_->db);
+  SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
+  Stmt s;
+  const std::string sql = std::string("INSERT OR REPLACE INTO imports (") + kImportColumns +
+                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                          "?14, ?15, ?16)";
+  SSB_RETURN_IF_ERROR(s.Prepare(impl_->db, sql.c_str()));
+  s.BindText(1, st.source);
+  s.BindText(2, st.format);
+  s.BindInt(3, st.next_offset);
+  s.BindInt(4, st.last_offset);
+  s.BindText(5, st.last_digest);
+  s.BindInt(6, st.records);
+  s.BindInt(7, st.stored);
+  s.BindInt(8, st.duplicates);
+  s.BindInt(9, st.invalid);
+  s.BindInt(10, st.forks);
+  s.BindInt(11, st.deleted);
+  s.BindInt(12, st.damaged);
+  s.BindInt(13, st.file_size);
+  s.BindInt(14, st.file_mtime_ns);
+  s.BindDouble(15, st.started);
+  if (st.finished) {
+    s.BindDouble(16, *st.finished);
+  } else {
+    s.BindNull(16);
+  }
+  SSB_RETURN_IF_ERROR(s.Run());
+  return tx.Commit();
+}
+
+Result<int64_t> Store::FeedFloor(std::string_view author) {
+  std::lock_guard lock(impl_->mu);
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(impl_->db, "SELECT sequence FROM feed_floors WHERE author = ?1"));
+  s.BindText(1, author);
+  auto row = s.Step();
+  if (!row.ok()) return row.status();
+  return *row ? s.ColumnInt(0) : int64_t{0};
+}
+
+Status Store::RaiseFeedFloor(std::string_view author, int64_t sequence, std::string_view source) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->options.read_only) {
+    return Status::PermissionDenied("store " + impl_->db.path() + " is open read-only");
+  }
+  Transaction tx(impl_->db);
+  SSB_RETURN_IF_ERROR(tx.Begin(/*immediate=*/true));
+  Stmt s;
+  SSB_RETURN_IF_ERROR(s.Prepare(
+      impl_->db,
+      "INSERT INTO feed_floors (author, sequence, source) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (author) DO UPDATE SET sequence = excluded.sequence, source = excluded.source "
+      "WHERE excluded.sequence > feed_floors.sequence"));
+  s.BindText(1, author);
+  s.BindInt(2, sequence);
+  s.BindText(3, source);
+  SSB_RETURN_IF_ERROR(s.Run());
+  return tx.Commit();
 }
 
 Status Store::CheckIntegrity() {

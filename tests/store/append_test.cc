@@ -461,6 +461,8 @@ TEST_CASE("appends index the blobs a message references, newest reference first"
 }
 
 // What turns a schema 3 store back into schema 2 (formats/store-schema.md "Version history").
+// What schema 4 added (imports), and schema 3 (links, deletions).
+const std::string kUndoSchema4 = "DROP TABLE imports; DROP TABLE feed_floors; ";
 const std::string kUndoSchema3 =
     "DROP TABLE links; DROP TABLE deleted; DROP INDEX messages_ptype; DROP INDEX messages_rts; "
     "ALTER TABLE messages DROP COLUMN ptype; CREATE INDEX messages_claimed ON messages "
@@ -481,9 +483,9 @@ TEST_CASE("a schema 1 store is migrated and its blob references filled in once")
     REQUIRE(store->Append(PostMentioning(keys, prev, "plain")).ok());
     REQUIRE(store->Append(PostMentioning(keys, prev, BlobIdOf(6))).ok());
   }
-  // Make it what schema 1 wrote: no blob_refs table, nor what schema 3 added.
-  std::string cmd = "sqlite3 '" + path + "' 'DROP TABLE blob_refs; " + kUndoSchema3 +
-                    " PRAGMA user_version=1;'";
+  // Make it what schema 1 wrote: no blob_refs table, nor what schemas 3 and 4 added.
+  std::string cmd = "sqlite3 '" + path + "' 'DROP TABLE blob_refs; " + kUndoSchema4 +
+                    kUndoSchema3 + " PRAGMA user_version=1;'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto store = OpenStore(path);
   CHECK(Referenced(*store) == std::vector<std::string>{BlobIdOf(6), BlobIdOf(5)});

@@ -353,7 +353,8 @@ TEST_CASE("a schema 2 store is migrated to 3: links and decrypted types are fill
   std::string cmd = "sqlite3 '" + path +
                     "' 'DROP TABLE links; DROP TABLE deleted; DROP INDEX messages_ptype; DROP INDEX "
                     "messages_rts; ALTER TABLE messages DROP COLUMN ptype; CREATE INDEX "
-                    "messages_claimed ON messages (claimed_ts); PRAGMA user_version=2;'";
+                    "messages_claimed ON messages (claimed_ts); DROP TABLE imports; DROP TABLE feed_floors; "
+                    "PRAGMA user_version=2;'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto store = OpenStore(path);
   CHECK(store->ByType("vote", RangeQuery{}).value().size() == 1);

@@ -17,7 +17,9 @@ namespace ssb {
 // increase even if the clock goes back), and when content has `recps` (feed ids, an array or
 // one comma-separated string) encrypts it for them and for us, as ssb-server does, keeping
 // the plaintext for us. Returns the stored message. Errors: kInvalidArgument for content
-// that is not an object with a type or bad recps, the store's errors.
+// that is not an object with a type or bad recps; kCorruption when the store holds fewer of
+// our messages than its feed floor says exist (Store::FeedFloor: the next one would fork our
+// feed); the store's errors.
 Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, json::Value content,
                                      const ValidateOptions& validate);
 

@@ -43,7 +43,7 @@ namespace ssb {
 inline constexpr uint32_t kStoreApplicationId = 0x73736253;
 // The schema version this build writes (PRAGMA user_version). Older files are migrated on a
 // read-write Open; newer files are refused with kUnsupported.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 struct StoreOptions {
   // Open without write access. The file must exist and be at the current schema version.
@@ -250,6 +250,28 @@ struct LinkRow {
   LinkPosition position;
 };
 
+// Where the import of another implementation's log stands (formats/store-schema.md
+// "imports"): written in the same transaction as the messages it accounts for, so that a killed
+// import resumes exactly where its last commit ended.
+struct ImportState {
+  std::string source;             // the log's path relative to the data dir ("flume/log.offset")
+  std::string format;             // "flume-log-offset" or "db2-log-bipf"
+  int64_t next_offset = 0;        // where reading resumes
+  int64_t last_offset = -1;       // start of the last record read (-1: none yet)
+  std::string last_digest;        // hex SHA-256 of that record's bytes, to notice a rewritten log
+  int64_t records = 0;            // message records read (counts are over all passes)
+  int64_t stored = 0;             // ... appended now
+  int64_t duplicates = 0;         // ... held already
+  int64_t invalid = 0;            // ... refused (not parseable, invalid, out of order)
+  int64_t forks = 0;              // ... refused as forks (recorded, see ListForks)
+  int64_t deleted = 0;            // records the other implementation had deleted
+  int64_t damaged = 0;            // damaged regions skipped
+  int64_t file_size = 0;          // the log's size and modification time (ns) when the last
+  int64_t file_mtime_ns = 0;      // pass ended, to notice that it changed since
+  double started = 0;             // when the first pass began, ms since epoch
+  std::optional<double> finished; // when the last pass reached the end; nullopt while one runs
+};
+
 class Store;
 
 // One write transaction spanning many calls on a Store (Store::BeginTransaction): everything
@@ -315,6 +337,16 @@ class Store {
   // kLimitExceeded. The stored text is msg.Wire() of the parsed value, not the input bytes.
   Result<std::vector<AppendOutcome>> AppendWireBatch(std::span<const std::string_view> texts,
                                                      const AppendOptions& options = {});
+
+  // AppendBatch keeping each message's receive time from elsewhere (an imported log):
+  // received[i] is used for msgs[i] when it is later than the latest stored receive time and
+  // not later than the clock; one that is not later is raised to the latest + 0.001 ms (receive
+  // times strictly increase, formats/store-schema.md "Receive timestamps"); NaN, infinities and
+  // times later than the clock give the clock's time, as in AppendBatch.
+  // REQUIRES: received.size() == msgs.size().
+  Result<std::vector<AppendOutcome>> AppendBatch(std::span<const Message> msgs,
+                                                 std::span<const double> received,
+                                                 const AppendOptions& options = {});
 
   // Begins a StoreTransaction (BEGIN IMMEDIATE). Error: kBusy when another connection holds
   // the write lock past busy_timeout_ms, kInvalidArgument when one is open on this Store
@@ -398,6 +430,20 @@ class Store {
   Result<std::vector<ForkRecord>> ListForks(std::string_view author = {});
 
   Result<StoreStats> Stats();
+
+  // Import bookkeeping (formats/store-schema.md "imports"), for ssb/migrate.h. Imports lists
+  // every row, ordered by source; Import one, or nullopt. PutImport inserts or replaces the
+  // row of state.source (inside an open StoreTransaction it joins it).
+  Result<std::vector<ImportState>> Imports();
+  Result<std::optional<ImportState>> Import(std::string_view source);
+  Status PutImport(const ImportState& state);
+
+  // The highest sequence of `author`'s feed known to exist although it may not be stored
+  // (formats/store-schema.md "feed_floors"): an imported log held it. 0 when none is known.
+  // Publishing on a feed whose stored latest sequence is below its floor would fork it.
+  Result<int64_t> FeedFloor(std::string_view author);
+  // Raises the floor of `author` to `sequence` (never lowers it); `source` says who knew.
+  Status RaiseFeedFloor(std::string_view author, int64_t sequence, std::string_view source);
 
   // Runs SQLite's quick_check over the whole file (slow on big stores). Error: kCorruption
   // describing the first problems found.
