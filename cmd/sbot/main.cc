@@ -13,6 +13,7 @@
 
 #include "args.h"
 #include "context.h"
+#include "migrate.h"
 #include "remote.h"
 #include "verbs.h"
 
@@ -128,6 +129,8 @@ int main(int argc, char** argv) {
       {"friends.unblock", {}, "unblock FEED",
        [](sbot::Context& c, const sbot::VerbArgs& a) { return sbot::Contact(c, a, "blocking", false); }},
       {"blobs.want", {}, "fetch blob ID from peers (needs the running server)", NeedsServer},
+      {"migrate", {}, "import ssb-server's or ssb-db2's log from the data dir (done on first "
+       "use; --from-start reads it all again)", sbot::MigrateVerb},
   };
 
   sbot::Globals g;
@@ -157,6 +160,8 @@ int main(int argc, char** argv) {
     ssb::Status st = sbot::TakeGlobals(&args->options, &g);
     sbot::Context ctx(g);
     if (!st.ok()) return ctx.Fail(st);
+    // Switching from ssb-server or an ssb-db2 app: their log is imported before anything else.
+    if (int code = sbot::MigrateOnFirstUse(ctx, verb->name); code != sbot::kExitOk) return code;
     // A running server owns the data dir: verbs go through it (like ssb-client).
     if (auto code = sbot::RunThroughServer(verb->name, ctx, *args)) return *code;
     return verb->run(ctx, *args);

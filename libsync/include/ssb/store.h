@@ -262,8 +262,8 @@ struct ImportState {
   int64_t records = 0;            // message records read (counts are over all passes)
   int64_t stored = 0;             // ... appended now
   int64_t duplicates = 0;         // ... held already
-  int64_t invalid = 0;            // ... refused (not parseable, invalid, out of order)
-  int64_t forks = 0;              // ... refused as forks (recorded, see ListForks)
+  int64_t invalid = 0;            // ... refused (not parseable, invalid, a gap, frozen feed)
+  int64_t forks = 0;              // ... refused and recorded as forks (see ListForks)
   int64_t deleted = 0;            // records the other implementation had deleted
   int64_t damaged = 0;            // damaged regions skipped
   int64_t file_size = 0;          // the log's size and modification time (ns) when the last
