@@ -255,6 +255,11 @@ TEST_CASE("a validly signed second message at a stored sequence is recorded as a
   CHECK((*outs)[1].fork_recorded);
   CHECK((*outs)[2].status.code() == Code::kFork);
   CHECK_FALSE((*outs)[2].fork_recorded);  // the same evidence once only
+  // ... also when it comes again in a later transaction.
+  auto later = store->AppendBatch(std::vector<Message>{m2b}, opt);
+  REQUIRE(later.ok());
+  CHECK((*later)[0].status.code() == Code::kFork);
+  CHECK_FALSE((*later)[0].fork_recorded);
 
   auto forks = store->ListForks();
   REQUIRE(forks.ok());

@@ -5,10 +5,13 @@
 //   node old_datadir.js make ssb-db2 DIR [FOLLOWED PER_FEED OWN]
 //       A data dir as a user of ssb-server 16.0.1 (ssb-db 20, flume/log.offset) or of an ssb-db2
 //       8.1.0 app (secret-stack 6.4.2 + ssb-caps, db2/log.bipf) leaves it: DIR/secret (the
-//       user), the user's own feed published through the server (every content of
-//       ../../vectors/generated/messages.json that both validators accept, OWN plain posts
-//       and private messages to bob), the 250 messages of feeds.jsonl added as replicated
-//       ones, and FOLLOWED feeds of PER_FEED messages each. Prints {id, own, messages} as JSON.
+//       user), the user's own feed published through the server (the contents of
+//       ../../vectors/generated/messages.json that both validators accept, then OWN posts, every
+//       tenth one private to the user and bob), the 250 messages of feeds.jsonl added as
+//       replicated ones, and FOLLOWED feeds of PER_FEED messages each. Prints {id, own,
+//       messages, skipped} as JSON. For ssb-db2, contents whose strings bipf cannot hold
+//       (unpaired surrogates) or that ssb-validate would find over 8192 are skipped: published
+//       there, they would break the user's own feed for every reader but ssb-db2.
 //   node old_datadir.js dump-offset FILE   /   dump-bipf FILE
 //       Every record of the log as the package reads it back, in log order, one JSON line each:
 //       {offset, key, value: JSON.stringify(value), timestamp, sig} (sig: the signature still
@@ -19,6 +22,13 @@
 //       records: no validation, so forks and invalid messages can be placed in a real log.
 //   node old_datadir.js delete-offset FILE OFFSET…   /   delete-bipf FILE OFFSET…
 //       Deletes records the way the packages do (zero-filled).
+//   node old_datadir.js add ssb-server|ssb-db2 DIR < messages.ndjson
+//       Adds the message values of one feed to a new data dir through the server, in order, as
+//       replication would; exits non-zero (printing the server's error) when it refuses one.
+//
+// make and append-* also write every message they hand to the package, as
+// {key, value: JSON.stringify(value), lossy}, to the file named by $SSB_GIVEN (appending), so a
+// test knows the originals; `lossy` marks values whose strings bipf cannot hold.
 //
 // Never loads ssb-local or ssb-ws. Nothing listens: the servers are created without a port.
 'use strict'
@@ -30,6 +40,23 @@ const validate = require('ssb-validate')
 
 const vectors = path.join(__dirname, '..', '..', 'vectors', 'generated')
 const p = (fn) => new Promise((resolve, reject) => fn((err, v) => err ? reject(err) : resolve(v)))
+
+// Whether a string survives UTF-8 (Buffer) encoding: unpaired surrogates do not.
+function lossyString (str) { return Buffer.from(str, 'utf8').toString('utf8') !== str }
+function lossy (v) {
+  if (typeof v === 'string') return lossyString(v)
+  if (Array.isArray(v)) return v.some(lossy)
+  if (v && typeof v === 'object') return Object.keys(v).some((k) => lossyString(k) || lossy(v[k]))
+  return false
+}
+
+// `key`: the record's key when it is not the value's id (raw records carry any key).
+function given (value, key) {
+  if (!process.env.SSB_GIVEN) return
+  fs.appendFileSync(process.env.SSB_GIVEN, JSON.stringify({
+    key: key || validate.id(value), value: JSON.stringify(value), lossy: lossy(value)
+  }) + '\n')
+}
 
 function trickyContents () {
   const entries = JSON.parse(fs.readFileSync(path.join(vectors, 'messages.json'), 'utf8')).entries
@@ -72,21 +99,29 @@ async function make (kind, dir, followed, perFeed, own) {
   const keys = ssbKeys.loadOrCreateSync(path.join(dir, 'secret'))
   const bob = '@chWVOIxVoHBR3x8Uod8J9r2VAC4xKiJcZ3owGRPsP2E=.ed25519'
   let sbot, publish, addMany, close
+  const privateKeys = new Set()
   if (kind === 'ssb-server') {
     const createSsbServer = require('ssb-server').use(require('ssb-private1'))
     sbot = createSsbServer({ path: dir, keys, port: null, host: '127.0.0.1', timeout: 0 })
-    publish = (c) => p((cb) => sbot.publish(c, cb))
-    addMany = async (msgs) => { for (const m of msgs) await p((cb) => sbot.add(m, cb)) }
+    publish = async (c) => {
+      const kvt = await p((cb) => sbot.publish(c, cb))
+      // Private contents come back decrypted: their signed values are read from the log below.
+      if (c.recps) privateKeys.add(kvt.key); else given(kvt.value, kvt.key)
+    }
+    addMany = async (msgs) => { for (const m of msgs) { await p((cb) => sbot.add(m, cb)); given(m) } }
     close = () => p((cb) => sbot.close(true, cb))
   } else if (kind === 'ssb-db2') {
     const caps = require('ssb-caps')
     sbot = require('secret-stack')({ caps })
       .use(require('ssb-db2'))
       .call(null, { path: dir, keys, db2: { automigrate: false, writeTimeout: 1 } })
-    publish = (c) => p((cb) => sbot.db.publish(c, cb))
+    publish = async (c) => given((await p((cb) => sbot.db.publish(c, cb))).value)
     // All at once: ssb-db2 batches the adds of each feed (one at a time waits a debounce
     // period per message).
-    addMany = (msgs) => Promise.all(msgs.map((m) => p((cb) => sbot.db.add(m, cb))))
+    addMany = async (msgs) => {
+      await Promise.all(msgs.map((m) => p((cb) => sbot.db.add(m, cb))))
+      msgs.forEach((m) => given(m))
+    }
     close = () => p((cb) => sbot.close(true, cb))
   } else {
     throw new Error('unknown kind ' + kind)
@@ -102,7 +137,12 @@ async function make (kind, dir, followed, perFeed, own) {
   // Contents sized for the vectors' own author and sequence may exceed 8192 here: the
   // server refuses them, as it would for any user.
   let refused = 0
+  let skipped = 0
   for (const c of trickyContents()) {
+    if (kind === 'ssb-db2' && (lossy(c) || JSON.stringify(c, null, 2).length > 7000)) {
+      skipped++
+      continue
+    }
     try {
       await publish(c)
       count++
@@ -125,7 +165,12 @@ async function make (kind, dir, followed, perFeed, own) {
   await addMany(others)
   count += others.length
   await close()
-  return { id: keys.id, own: ownCount, messages: count, refused }
+  if (privateKeys.size) {
+    for (const r of await readOffsetLog(path.join(dir, 'flume', 'log.offset'))) {
+      if (privateKeys.has(r.key)) given(r.value, r.key)
+    }
+  }
+  return { id: keys.id, own: ownCount, messages: count, refused, skipped }
 }
 
 function verifies (value) {
@@ -148,14 +193,21 @@ function dumpRecord (offset, data) {
   })
 }
 
-async function dumpOffset (file) {
+// Every record of a flume log as flumelog-offset reads it: [{seq, ...data}] (deleted: null).
+async function readOffsetLog (file) {
   const log = require('flumelog-offset')(file, { blockSize: 16 * 1024, codec: require('ssb-db/codec') })
   const pull = require('pull-stream')
+  const out = []
   await new Promise((resolve, reject) => {
     pull(log.stream({ seqs: true, values: true }), pull.drain((item) => {
-      process.stdout.write(dumpRecord(item.seq, item.value) + '\n')
+      out.push({ seq: item.seq, data: item.value, key: item.value && item.value.key, value: item.value && item.value.value })
     }, (err) => err ? reject(err) : resolve()))
   })
+  return out
+}
+
+async function dumpOffset (file) {
+  for (const r of await readOffsetLog(file)) process.stdout.write(dumpRecord(r.seq, r.data) + '\n')
 }
 
 async function dumpBipf (file) {
@@ -184,7 +236,7 @@ async function appendOffset (file) {
   const log = require('flumelog-offset')(file, { blockSize: 16 * 1024, codec: require('ssb-db/codec') })
   const records = await readStdinRecords()
   const offsets = []
-  for (const r of records) offsets.push(await p((cb) => log.append(r, cb)))
+  for (const r of records) { offsets.push(await p((cb) => log.append(r, cb))); given(r.value, r.key) }
   console.log(JSON.stringify(offsets))
 }
 
@@ -193,7 +245,10 @@ async function appendBipf (file) {
   const log = require('async-append-only-log')(file, { blockSize: 64 * 1024 })
   const records = await readStdinRecords()
   const offsets = []
-  for (const r of records) offsets.push(await p((cb) => log.append(bipf.allocAndEncode(r), cb)))
+  for (const r of records) {
+    offsets.push(await p((cb) => log.append(bipf.allocAndEncode(r), cb)))
+    given(r.value, r.key)
+  }
   await p((cb) => log.onDrain(cb))
   await p((cb) => log.close(cb))
   console.log(JSON.stringify(offsets))
@@ -207,10 +262,30 @@ async function deleteOffset (file, offsets) {
 
 async function deleteBipf (file, offsets) {
   const log = require('async-append-only-log')(file, { blockSize: 64 * 1024 })
-  await p((cb) => log.onReady(cb))
   for (const o of offsets) await p((cb) => log.del(o, cb))
   await p((cb) => log.onDeletesFlushed(cb))
   await p((cb) => log.close(cb))
+}
+
+// Adds the message values of stdin (NDJSON, one feed) to a new data dir, in order.
+async function addFeed (kind, dir) {
+  const keys = ssbKeys.loadOrCreateSync(path.join(dir, 'secret'))
+  const msgs = fs.readFileSync(0, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  let sbot, addAll
+  if (kind === 'ssb-server') {
+    sbot = require('ssb-server')({ path: dir, keys, port: null, host: '127.0.0.1', timeout: 0 })
+    addAll = async () => { for (const m of msgs) await p((cb) => sbot.add(m, cb)) }
+  } else {
+    sbot = require('secret-stack')({ caps: require('ssb-caps') })
+      .use(require('ssb-db2'))
+      .call(null, { path: dir, keys, db2: { automigrate: false, writeTimeout: 1 } })
+    addAll = () => p((cb) => sbot.db.addBatch(msgs, cb))
+  }
+  let err = null
+  try { await addAll() } catch (e) { err = e }
+  await p((cb) => sbot.close(true, cb))
+  if (err) throw err
+  console.log(JSON.stringify({ added: msgs.length, last: validate.id(msgs[msgs.length - 1]) }))
 }
 
 async function main () {
@@ -224,6 +299,7 @@ async function main () {
   else if (cmd === 'append-bipf') await appendBipf(a)
   else if (cmd === 'delete-offset') await deleteOffset(a, [b, ...rest].map(Number))
   else if (cmd === 'delete-bipf') await deleteBipf(a, [b, ...rest].map(Number))
+  else if (cmd === 'add') await addFeed(a, b)
   else throw new Error('usage: see the comment at the top of ' + __filename)
 }
 
