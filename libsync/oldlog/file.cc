@@ -8,39 +8,13 @@
 
 namespace ssb::oldlog {
 
-Fd::~Fd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
-Status ErrnoStatus(int err, const std::string& what) {
-  std::string m = what + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT: return Status::NotFound(m);
-    case EACCES:
-    case EPERM:
-    case EROFS: return Status::PermissionDenied(m);
-    case ENOSPC:
-    case EDQUOT: return Status::NoSpace(m);
-    default: return Status::IoError(m);
-  }
-}
-
 Result<size_t> PreadAll(int fd, uint8_t* buf, size_t n, uint64_t pos, const std::string& path) {
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(pos + got));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "cannot read " + path + " at byte " + std::to_string(pos + got));
+      return ErrnoStatus("cannot read", path + " at byte " + std::to_string(pos + got), errno);
     }
     if (r == 0) break;
     got += static_cast<size_t>(r);

@@ -1,33 +1,16 @@
-// File plumbing shared by the log readers and writers: an owned descriptor, errno mapping and
-// a bounded read window over a file that is read mostly front to back.
+// File plumbing shared by the log readers and writers: positional reads and a bounded read
+// window over a file that is read mostly front to back. (Descriptors and errno mapping are
+// base's: ssb/files.h.)
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "ssb/files.h"
 #include "ssb/status.h"
 
 namespace ssb::oldlog {
-
-// An owned file descriptor; closed on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd();
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-// A Status for errno `err` while doing `what` (which names the file).
-Status ErrnoStatus(int err, const std::string& what);
 
 // pread until `n` bytes or the end of the file; returns the bytes read.
 Result<size_t> PreadAll(int fd, uint8_t* buf, size_t n, uint64_t pos, const std::string& path);

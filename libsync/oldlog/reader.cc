@@ -35,7 +35,7 @@ void Damaged(LogItem* item, uint64_t from, uint64_t to, std::string what) {
 // formats/flume-log-offset.md: record = length data length end, all u32 big-endian.
 class FlumeReader final : public LogReader {
  public:
-  FlumeReader(Fd fd, std::string path, uint64_t size, const ReaderOptions& opt)
+  FlumeReader(UniqueFd fd, std::string path, uint64_t size, const ReaderOptions& opt)
       : fd_(std::move(fd)),
         path_(std::move(path)),
         size_(size),
@@ -167,7 +167,7 @@ class FlumeReader final : public LogReader {
     return true;
   }
 
-  Fd fd_;
+  UniqueFd fd_;
   std::string path_;
   uint64_t size_;
   uint64_t limit_;
@@ -180,7 +180,7 @@ class FlumeReader final : public LogReader {
 // block ended by a zero length or its last byte.
 class Db2Reader final : public LogReader {
  public:
-  Db2Reader(Fd fd, std::string path, uint64_t size, const ReaderOptions& opt)
+  Db2Reader(UniqueFd fd, std::string path, uint64_t size, const ReaderOptions& opt)
       : fd_(std::move(fd)), path_(std::move(path)), size_(size), block_(kDb2BlockSize),
         pos_(opt.start) {}
 
@@ -246,7 +246,7 @@ class Db2Reader final : public LogReader {
   LogFormat format() const override { return LogFormat::kDb2Bipf; }
 
  private:
-  Fd fd_;
+  UniqueFd fd_;
   std::string path_;
   uint64_t size_;
   std::vector<uint8_t> block_;
@@ -263,10 +263,10 @@ Result<std::unique_ptr<LogReader>> LogReader::Open(const std::string& path, LogF
     return Status::InvalidArgument("max_record_bytes must be 1 byte .. 64 MiB");
   }
   int raw = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (raw < 0) return ErrnoStatus(errno, "cannot open " + path);
-  Fd fd(raw);
+  if (raw < 0) return ErrnoStatus("cannot open", path, errno);
+  UniqueFd fd(raw);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "cannot stat " + path);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot stat", path, errno);
   // A FIFO or device in place of a log would block or never end.
   if (!S_ISREG(st.st_mode)) return Status::InvalidInput(path + " is not a regular file");
   auto size = static_cast<uint64_t>(st.st_size);

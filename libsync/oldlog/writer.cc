@@ -14,12 +14,12 @@
 namespace ssb::oldlog {
 namespace {
 
-Status WriteAll(int fd, const uint8_t* p, size_t n, uint64_t pos, const std::string& path) {
+Status PwriteAll(int fd, const uint8_t* p, size_t n, uint64_t pos, const std::string& path) {
   while (n > 0) {
     ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(pos));
     if (w < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "cannot write " + path);
+      return ErrnoStatus("cannot write", path, errno);
     }
     p += w;
     n -= static_cast<size_t>(w);
@@ -34,7 +34,7 @@ void PutU32be(std::vector<uint8_t>* out, uint64_t v) {
 
 class FlumeWriter final : public LogWriter {
  public:
-  FlumeWriter(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  FlumeWriter(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
   ~FlumeWriter() override { (void)Flush(); }
 
   Result<uint64_t> Append(std::span<const uint8_t> data) override {
@@ -55,19 +55,19 @@ class FlumeWriter final : public LogWriter {
 
   Status Flush() override {
     SSB_RETURN_IF_ERROR(Drain());
-    if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "cannot fsync " + path_);
+    if (::fsync(fd_.get()) != 0) return ErrnoStatus("cannot fsync", path_, errno);
     return Status::Ok();
   }
 
  private:
   Status Drain() {
-    SSB_RETURN_IF_ERROR(WriteAll(fd_.get(), buf_.data(), buf_.size(), written_, path_));
+    SSB_RETURN_IF_ERROR(PwriteAll(fd_.get(), buf_.data(), buf_.size(), written_, path_));
     written_ += buf_.size();
     buf_.clear();
     return Status::Ok();
   }
 
-  Fd fd_;
+  UniqueFd fd_;
   std::string path_;
   uint64_t written_ = 0;
   std::vector<uint8_t> buf_;
@@ -75,7 +75,7 @@ class FlumeWriter final : public LogWriter {
 
 class Db2Writer final : public LogWriter {
  public:
-  Db2Writer(Fd fd, std::string path)
+  Db2Writer(UniqueFd fd, std::string path)
       : fd_(std::move(fd)), path_(std::move(path)), block_(kDb2BlockSize, 0) {}
   ~Db2Writer() override { (void)Flush(); }
 
@@ -102,7 +102,7 @@ class Db2Writer final : public LogWriter {
 
   Status Flush() override {
     if (dirty_) SSB_RETURN_IF_ERROR(WriteBlock());
-    if (::fsync(fd_.get()) != 0) return ErrnoStatus(errno, "cannot fsync " + path_);
+    if (::fsync(fd_.get()) != 0) return ErrnoStatus("cannot fsync", path_, errno);
     return Status::Ok();
   }
 
@@ -110,12 +110,12 @@ class Db2Writer final : public LogWriter {
   // The current block, whole (the JavaScript writer always writes full blocks).
   Status WriteBlock() {
     SSB_RETURN_IF_ERROR(
-        WriteAll(fd_.get(), block_.data(), block_.size(), block_index_ * kDb2BlockSize, path_));
+        PwriteAll(fd_.get(), block_.data(), block_.size(), block_index_ * kDb2BlockSize, path_));
     dirty_ = false;
     return Status::Ok();
   }
 
-  Fd fd_;
+  UniqueFd fd_;
   std::string path_;
   std::vector<uint8_t> block_;
   uint64_t block_index_ = 0;
@@ -129,9 +129,9 @@ Result<std::unique_ptr<LogWriter>> LogWriter::Create(const std::string& path, Lo
   int raw = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (raw < 0) {
     if (errno == EEXIST) return Status::InvalidArgument(path + " exists already");
-    return ErrnoStatus(errno, "cannot create " + path);
+    return ErrnoStatus("cannot create", path, errno);
   }
-  Fd fd(raw);
+  UniqueFd fd(raw);
   if (format == LogFormat::kFlumeOffset) {
     return std::unique_ptr<LogWriter>(std::make_unique<FlumeWriter>(std::move(fd), path));
   }

@@ -29,6 +29,20 @@ void Uncounted(void* p) {
 
 void* operator new(size_t n) { return Counted(n); }
 void* operator new[](size_t n) { return Counted(n); }
+// The nothrow forms too (std::stable_sort's buffer comes from one), so that every plain delete
+// frees what this file allocated.
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  void* p = std::malloc(n ? n : 1);
+  if (!p) return nullptr;
+  size_t now = in_use.fetch_add(malloc_usable_size(p)) + malloc_usable_size(p);
+  size_t seen = peak.load();
+  while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+  }
+  return p;
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { Uncounted(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { Uncounted(p); }
 void operator delete(void* p) noexcept { Uncounted(p); }
 void operator delete[](void* p) noexcept { Uncounted(p); }
 void operator delete(void* p, size_t) noexcept { Uncounted(p); }
