@@ -53,6 +53,13 @@ ssb::Result<VerbArgs> ParseVerbArgs(const std::vector<std::string>& tokens) {
       out.positional.push_back(t);
       continue;
     }
+    // Option values become JSON text (message content, query options): refused unless UTF-8,
+    // before anything can sign them. Positional arguments may be file names and stay bytes.
+    SSB_RETURN_IF_ERROR(ssb::json::CheckUtf8(t, "option " + t.substr(0, t.find('='))));
+    if (t.find('=') == std::string::npos && i + 1 < tokens.size() &&
+        tokens[i + 1].compare(0, 2, "--") != 0) {
+      SSB_RETURN_IF_ERROR(ssb::json::CheckUtf8(tokens[i + 1], "the value of " + t));
+    }
     std::string name = t.substr(2);
     ssb::json::Value value;
     auto eq = name.find('=');

@@ -45,7 +45,10 @@ ssb::Result<Value> PublishContentArg(const VerbArgs& args) {
     if (args.positional.size() > 1) {
       return ssb::Status::InvalidArgument("publish takes one JSON argument (or -) at most");
     }
-    std::string text = args.positional[0] == "-" ? ReadStdin() : args.positional[0];
+    bool from_stdin = args.positional[0] == "-";
+    std::string text = from_stdin ? ReadStdin() : args.positional[0];
+    // Checked, not silently decoded with U+FFFD: this text is about to be signed as ours.
+    SSB_RETURN_IF_ERROR(ssb::json::CheckUtf8(text, from_stdin ? "standard input" : "the JSON argument"));
     auto v = ssb::json::Parse(text);
     if (!v.ok()) return ssb::Status::InvalidArgument("content: " + v.status().message());
     if (!v->is_object()) return ssb::Status::InvalidArgument("content must be a JSON object");
@@ -85,7 +88,7 @@ int Validate(Context& ctx, const VerbArgs& args) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     ++total;
     Value out = Value::Object();
-    auto parsed = ssb::json::Parse(line);
+    auto parsed = ssb::json::Parse(line, ssb::MessageParseLimits());
     if (!parsed.ok()) {
       ++invalid;
       out.Set("valid", Value::Bool(false));
@@ -324,7 +327,7 @@ int Add(Context& ctx, const VerbArgs& args) {
   while (std::getline(std::cin, line)) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     Pending p;
-    auto parsed = ssb::json::Parse(line);
+    auto parsed = ssb::json::Parse(line, ssb::MessageParseLimits());
     if (!parsed.ok()) {
       p.parse_error = parsed.status();
     } else {

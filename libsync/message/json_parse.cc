@@ -2,6 +2,7 @@
 // V8 property order and duplicate-key rules. Untrusted input: depth and size are limited.
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <unordered_map>
@@ -113,6 +114,10 @@ class Parser {
 
   bool ParseValue(Value* out, uint32_t depth) {
     if (p_ == end_) return Fail("unexpected end of input");
+    if (++values_ > opt_.max_values) {
+      limit_ = true;
+      return Fail("more values than the limit");
+    }
     switch (*p_) {
       case '{': return ParseObject(out, depth + 1);
       case '[': return ParseArray(out, depth + 1);
@@ -366,6 +371,7 @@ class Parser {
   const ParseOptions& opt_;
   std::string error_;
   bool limit_ = false;
+  size_t values_ = 0;
 };
 
 }  // namespace
@@ -374,6 +380,77 @@ std::string DecodeUtf8(std::string_view bytes) {
   std::string out;
   if (SanitizeUtf8(bytes, &out)) return out;
   return std::string(bytes);
+}
+
+size_t FindInvalidUtf8(std::string_view text) {
+  auto* begin = reinterpret_cast<const uint8_t*>(text.data());
+  auto* end = begin + text.size();
+  for (auto* p = begin; p < end;) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t bad = 0;
+    size_t len = Utf8SequenceLength(p, end, &bad);
+    if (!len) return static_cast<size_t>(p - begin);
+    p += len;
+  }
+  return std::string_view::npos;
+}
+
+Status CheckUtf8(std::string_view text, std::string_view what) {
+  size_t at = FindInvalidUtf8(text);
+  if (at == std::string_view::npos) return Status::Ok();
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned>(static_cast<uint8_t>(text[at])));
+  return Status::InvalidArgument(std::string(what) + " is not valid UTF-8 (byte " + byte +
+                                 " at offset " + std::to_string(at) +
+                                 "); convert it to UTF-8 first (e.g. iconv -f latin1 -t utf-8)");
+}
+
+bool IsWellFormedWtf8(std::string_view s) {
+  auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  auto* end = p + s.size();
+  while (p < end) {
+    if (*p < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t bad = 0;
+    size_t len = Utf8SequenceLength(p, end, &bad);
+    if (len) {
+      p += len;
+      continue;
+    }
+    // A lone surrogate: ED A0..BF 80..BF. A high one followed by a low one is a pair written
+    // the wrong way (CESU-8): JavaScript would read it back as one character.
+    if (p[0] == 0xED && end - p >= 3 && p[1] >= 0xA0 && p[1] <= 0xBF && p[2] >= 0x80 &&
+        p[2] <= 0xBF) {
+      bool high = p[1] <= 0xAF;
+      p += 3;
+      if (high && end - p >= 3 && p[0] == 0xED && p[1] >= 0xB0 && p[1] <= 0xBF) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+bool IsWellFormedWtf8(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kString: return IsWellFormedWtf8(v.as_string());
+    case Value::Type::kArray:
+      for (const auto& i : v.items())
+        if (!IsWellFormedWtf8(i)) return false;
+      return true;
+    case Value::Type::kObject:
+      for (const auto& k : v.keys())
+        if (!IsWellFormedWtf8(std::string_view(k))) return false;
+      for (const auto& i : v.items())
+        if (!IsWellFormedWtf8(i)) return false;
+      return true;
+    default: return true;
+  }
 }
 
 Result<Value> Parse(std::string_view text, const ParseOptions& options) {

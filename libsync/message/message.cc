@@ -10,9 +10,16 @@
 namespace ssb {
 namespace {
 
-// A message text larger than this cannot be valid: the signed form is at most 8192 UTF-16
-// units, each at most a 6-byte \u escape on the wire, plus generous room for whitespace.
-constexpr size_t kMaxMessageText = 1 << 20;
+// PROTOCOL.md §2: no valid message exceeds these, so larger input is refused before (or while)
+// it is parsed, and memory per message stays bounded whatever a peer or a bundle sends.
+// Text: JSON.stringify(value, null, 2) is at most 8192 UTF-16 units, each at most 3 bytes of
+// UTF-8 (lone surrogates are written as 6-byte escapes, which count 6 units); a peer may send
+// the compact form with every unit escaped (6 bytes) and some whitespace: 64 KiB is room enough.
+// Values: in the indented form every value but the outermost takes a line of its own (a newline,
+// at least 2 spaces, at least one character), so a valid message has at most ~2,048.
+// Depth: each level indents by 2 more, so a valid message nests at most ~90 deep.
+constexpr size_t kMaxMessageText = 64u << 10;
+constexpr size_t kMaxMessageValues = 4096;
 constexpr uint32_t kMaxMessageDepth = 256;
 
 // JavaScript ToString for the values loose equality may convert (Array.prototype.join).
@@ -95,12 +102,24 @@ bool HasValidKeyOrder(const json::Value& msg) {
 
 Status Invalid(std::string why) { return Status::InvalidMessage(std::move(why)); }
 
+// Heap bytes of a value tree, roughly (what Message::memory_bytes reports).
+size_t TreeBytes(const json::Value& v) {
+  size_t n = sizeof(json::Value) + v.as_string().capacity();
+  for (const auto& k : v.keys()) n += sizeof(std::string) + k.capacity();
+  for (const auto& i : v.items()) n += TreeBytes(i);
+  return n;
+}
+
 }  // namespace
 
 bool VerifyMessageSignature(const Message& msg, const ValidateOptions& opt) {
   auto pk = ParseFeedId(msg.author());
   if (!pk) return false;
-  const std::string& sig_text = msg.value().Find("signature")->as_string();
+  // Callers may run this before (or instead of) Validate's shape checks, on any bytes a peer or
+  // a bundle sent: a missing or non-string signature is simply not a valid one.
+  const json::Value* sig_value = msg.value().Find("signature");
+  if (!sig_value || !sig_value->is_string() || sig_value->as_string().size() < 88) return false;
+  const std::string& sig_text = sig_value->as_string();
   auto sig = Base64DecodeCanonical(std::string_view(sig_text).substr(0, 88));
   if (!sig || sig->size() != 64) return false;
   auto bytes = std::span(reinterpret_cast<const uint8_t*>(msg.signing_bytes().data()),
@@ -265,11 +284,16 @@ Status ValidateClassic(const Message& msg, const FeedState* prev, const Validate
 
 }  // namespace
 
-Result<Message> Message::Parse(std::string_view json_text) {
+json::ParseOptions MessageParseLimits() {
   json::ParseOptions opt;
-  opt.max_bytes = kMaxMessageText;
+  opt.max_bytes = kMaxMessageText + 1024;
   opt.max_depth = kMaxMessageDepth;
-  auto v = json::Parse(json_text, opt);
+  opt.max_values = kMaxMessageValues + 16;
+  return opt;
+}
+
+Result<Message> Message::Parse(std::string_view json_text) {
+  auto v = json::Parse(json_text, MessageParseLimits());
   if (!v.ok()) return v.status();
   return FromValue(std::move(v).value());
 }
@@ -326,6 +350,7 @@ void Message::Derive() {
     digest = Sha256(std::span(reinterpret_cast<const uint8_t*>(latin1.data()), latin1.size()));
   }
   id_ = MsgIdFromDigest(digest);
+  memory_bytes_ = sizeof(Message) + signing_.capacity() + id_.capacity() + TreeBytes(value_);
 }
 
 std::string_view Message::author() const {
@@ -364,6 +389,11 @@ Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions
 Result<Message> CreateMessage(const Keypair& keys, const FeedState* prev, json::Value content,
                               double timestamp, const std::optional<HmacKey>& hmac_key) {
   if (!std::isfinite(timestamp)) return Status::InvalidArgument("timestamp must be a number");
+  // Text that is not WTF-8 would be signed as bytes no peer can reproduce: our own feed would
+  // carry a message that fails verification everywhere, and every later one with it.
+  if (!json::IsWellFormedWtf8(content)) {
+    return Status::InvalidArgument("content holds text that is not valid UTF-8");
+  }
   json::Value v = json::Value::Object();
   v.Set("previous", prev ? json::Value::String(prev->id) : json::Value::Null());
   v.Set("sequence", json::Value::Number(static_cast<double>(prev ? prev->sequence + 1 : 1)));

@@ -134,3 +134,95 @@ TEST_CASE("refs accept only canonical base64") {
   CHECK_FALSE(ssb::IsFeedId(id.substr(0, 44) + "B=.ed25519"));  // non-zero padding bits
   CHECK_FALSE(ssb::IsMsgId(id));
 }
+
+TEST_CASE("hostile messages: a missing or malformed signature is invalid, never a crash") {
+  auto m = ssb::CreateMessage(TestKeys(6), nullptr, Post("hi"), 1);
+  REQUIRE(m.ok());
+  for (int variant = 0; variant < 4; ++variant) {
+    ssb::json::Value v = m->value();
+    if (variant == 0) v.Erase("signature");
+    if (variant == 1) v.Set("signature", ssb::json::Value::Number(3));
+    if (variant == 2) v.Set("signature", ssb::json::Value::String("AAAA"));
+    if (variant == 3) v.Set("signature", ssb::json::Value::Array());
+    auto msg = ssb::Message::FromValue(v);
+    CHECK_FALSE(ssb::VerifyMessageSignature(msg, {}));
+    CHECK_FALSE(ssb::Validate(msg, nullptr).ok());
+    CHECK_FALSE(ssb::Validate(msg, nullptr, ssb::ValidateOptions::Strict()).ok());
+  }
+  // Not an object at all.
+  for (const char* text : {"[]", "null", "\"x\"", "[1,2]"}) {
+    auto msg = ssb::Message::Parse(text);
+    REQUIRE(msg.ok());
+    CHECK_FALSE(ssb::VerifyMessageSignature(*msg, {}));
+  }
+}
+
+TEST_CASE("hostile messages: size and value-count limits bound a parse before it allocates") {
+  // More values than any valid message can hold (each takes a line of its own in the signed
+  // form), in text well under the size limit.
+  std::string many = "[";
+  for (int i = 0; i < 5000; ++i) many += i ? ",0" : "0";
+  many += "]";
+  auto v = ssb::Message::Parse(many);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.status().code() == ssb::Code::kLimitExceeded);
+  // Text over the size limit is refused before parsing.
+  auto big = ssb::Message::Parse("\"" + std::string(70000, 'a') + "\"");
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == ssb::Code::kLimitExceeded);
+  // The largest valid message still parses, and its memory is reported.
+  size_t lo = 7000, hi = 8200;
+  while (lo + 1 < hi) {
+    size_t mid = (lo + hi) / 2;
+    (ssb::CreateMessage(TestKeys(4), nullptr, Post(std::string(mid, 'x')), 1).ok() ? lo : hi) = mid;
+  }
+  auto fits = ssb::CreateMessage(TestKeys(4), nullptr, Post(std::string(lo, 'x')), 1);
+  REQUIRE(fits.ok());
+  auto again = ssb::Message::Parse(fits->Wire());
+  REQUIRE(again.ok());
+  CHECK(again->id() == fits->id());
+  CHECK(again->memory_bytes() > lo);
+  CHECK(again->memory_bytes() < 64 * 1024);
+  // A message of many small values at the 8192 limit has fewer than the value limit.
+  auto arr = ssb::json::Value::Array();
+  auto c = ssb::json::Value::Object();
+  c.Set("type", ssb::json::Value::String("post"));
+  for (int i = 0; i < 2000; ++i) arr.Push(ssb::json::Value::Number(0));
+  c.Set("a", arr);
+  auto dense = ssb::CreateMessage(TestKeys(4), nullptr, c, 1);
+  CHECK_FALSE(dense.ok());  // over 8192 units long before it nears the value limit
+}
+
+TEST_CASE("text that is not UTF-8 is never signed") {
+  // A Latin-1 "café" from a terminal: the bytes 63 61 66 E9.
+  std::string latin1 = "caf\xE9";
+  CHECK(ssb::json::FindInvalidUtf8(latin1) == 3);
+  ssb::Status st = ssb::json::CheckUtf8(latin1, "option --text");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.code() == ssb::Code::kInvalidArgument);
+  CHECK(st.message().find("option --text") != std::string::npos);
+  CHECK(st.message().find("0xE9") != std::string::npos);
+  CHECK(ssb::json::CheckUtf8("caf\xC3\xA9", "x").ok());
+  // CESU-8 surrogates and overlongs are not UTF-8 either.
+  CHECK_FALSE(ssb::json::CheckUtf8("\xED\xA0\x80", "x").ok());
+  CHECK_FALSE(ssb::json::CheckUtf8("\xC0\xAF", "x").ok());
+
+  auto bad = ssb::CreateMessage(TestKeys(7), nullptr, Post(latin1), 1);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == ssb::Code::kInvalidArgument);
+  auto bad_key = Post("ok");
+  bad_key.Set("k\xFF", ssb::json::Value::Bool(true));
+  CHECK_FALSE(ssb::CreateMessage(TestKeys(7), nullptr, bad_key, 1).ok());
+  // A lone surrogate is a JavaScript string like any other (it came from "\ud800" in JSON).
+  auto lone = ssb::CreateMessage(TestKeys(7), nullptr, Post("\xED\xA0\x80"), 1);
+  REQUIRE(lone.ok());
+  // ... but a pair written as two 3-byte halves would be read back as one character.
+  CHECK_FALSE(ssb::CreateMessage(TestKeys(7), nullptr, Post("\xED\xA0\xBD\xED\xB8\x80"), 1).ok());
+  // What we sign verifies after a round trip through the wire form.
+  auto good = ssb::CreateMessage(TestKeys(7), nullptr, Post("caf\xC3\xA9"), 1);
+  REQUIRE(good.ok());
+  auto back = ssb::Message::Parse(good->Wire());
+  REQUIRE(back.ok());
+  CHECK(back->id() == good->id());
+  CHECK(ssb::Validate(*back, nullptr).ok());
+}

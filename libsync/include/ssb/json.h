@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,10 @@ struct ParseOptions {
   uint32_t max_depth = 512;
   // Input larger than this is refused before parsing.
   size_t max_bytes = 64u << 20;
+  // More values (scalars, arrays, objects, counted as they are read) than this are refused as
+  // soon as the parser meets one too many. Each value costs ~100 bytes in memory however short
+  // its text ("0," is two bytes): this bounds memory per input, not only the input's size.
+  size_t max_values = SIZE_MAX;
   // The input is WTF-8 already (text that came out of this library, e.g. a JSON string value
   // holding JSON): skip the UTF-8 decoding step so that unpaired surrogates survive.
   bool wtf8_input = false;
@@ -121,6 +126,21 @@ std::u16string ToUtf16(std::string_view wtf8);
 std::string FromUtf16(std::u16string_view units);  // WTF-8
 // Appends code point or lone surrogate `cp` (<= 0x10FFFF) as WTF-8.
 void AppendCodePoint(std::string* out, uint32_t cp);
+
+// Text that comes from outside the process and may end up signed — command-line arguments,
+// files and standard input given to publish — is checked here, in one place: it must be
+// well-formed UTF-8 (a Latin-1 "café" would otherwise be signed as bytes that no peer can
+// verify). Bytes received from peers are instead decoded as Node does (Parse: U+FFFD).
+// Offset of the first byte that is not well-formed UTF-8, or std::string_view::npos.
+size_t FindInvalidUtf8(std::string_view text);
+// Ok for well-formed UTF-8; else kInvalidArgument: "<what> is not valid UTF-8 (byte 0xE9 at
+// offset 3); …".
+Status CheckUtf8(std::string_view text, std::string_view what);
+// True when every string and member name in `v` is well-formed WTF-8 (UTF-8 plus lone
+// surrogates, which JavaScript strings may hold): what the serializer needs to write the bytes
+// that get signed. The parser only produces such values.
+bool IsWellFormedWtf8(const Value& v);
+bool IsWellFormedWtf8(std::string_view s);
 
 // True when `key` is a canonical array index ("0", "1", ... "4294967294").
 bool IsArrayIndex(std::string_view key, uint32_t* index = nullptr);

@@ -62,6 +62,9 @@ class Message {
   const std::string& signing_bytes() const { return signing_; }
   // JSON.stringify(value): the wire form.
   std::string Wire() const { return json::Stringify(value_); }
+  // About how many bytes of memory this parsed message holds (its value tree and byte views):
+  // what a pipeline holding many parsed messages counts against its memory bound.
+  size_t memory_bytes() const { return memory_bytes_; }
 
   // Field accessors; empty / nullopt when the field is absent or has another type.
   std::string_view author() const;
@@ -77,7 +80,13 @@ class Message {
   std::string id_;
   std::string signing_;
   size_t utf16_length_ = 0;
+  size_t memory_bytes_ = 0;
 };
+
+// The limits Message::Parse applies to a message text (64 KiB, 4,096 JSON values, depth 256:
+// PROTOCOL.md §2 keeps every valid message far below them), with room for a
+// {"key", "value", "timestamp"} wrapper around it: for callers that parse such lines themselves.
+json::ParseOptions MessageParseLimits();
 
 // Checks `msg` against the feed's latest known message `prev` (nullptr: msg must start a feed).
 // Returns ok, kInvalidMessage naming the failed rule, or kFork when msg has the expected
@@ -86,7 +95,7 @@ Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions
 
 // Only the ed25519 (or HMAC-then-ed25519) signature check of Validate. Callers that verify in
 // parallel run Validate with verify_signature=false in feed order and this on any thread.
-// REQUIRES: Validate(msg, …, verify_signature=false) succeeded (the fields are well-formed).
+// Safe on any message: a missing or malformed author or signature gives false.
 [[nodiscard]] bool VerifyMessageSignature(const Message& msg, const ValidateOptions& options);
 
 // Builds and signs the next message of `keys`'s feed, with fields in the order
