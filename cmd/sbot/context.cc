@@ -20,6 +20,7 @@ int ExitCodeFor(const ssb::Status& st) {
     case ssb::Code::kCorruption: return kExitCorrupt;
     case ssb::Code::kNoSpace: return kExitNoSpace;
     case ssb::Code::kBusy: return kExitTempFail;
+    case ssb::Code::kWrongNetwork: return kExitRejected;
     case ssb::Code::kPermissionDenied:
     case ssb::Code::kIoError:
     case ssb::Code::kUnsupported: return kExitIo;
@@ -40,6 +41,14 @@ ssb::Status TakeGlobals(ssb::json::Value* options, Globals* g) {
     g->pretty = v->as_bool();
     options->Erase("pretty");
   }
+  return ssb::Status::Ok();
+}
+
+ssb::Status Context::LoadConfig() {
+  auto c = ssb::LoadConfig(g_.path);
+  if (!c.ok()) return c.status();
+  config_ = std::move(c).value();
+  for (const auto& w : ssb::ConfigWarnings(config_)) std::cerr << "sbot: warning: " << w << "\n";
   return ssb::Status::Ok();
 }
 
@@ -96,6 +105,7 @@ std::optional<std::string> Context::Unbox(const ssb::json::Value& content) {
 
 ssb::Result<ssb::ValidateOptions> Context::ValidateOptions() const {
   ssb::ValidateOptions opt;
+  opt.hmac_key = config_.sign;
   if (!g_.hmac.empty()) {
     auto key = ssb::Base64DecodeCanonical(g_.hmac);
     if (!key || key->size() != 32) {

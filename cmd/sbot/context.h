@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ssb/blob_store.h"
+#include "ssb/config.h"
 #include "ssb/json.h"
 #include "ssb/keys.h"
 #include "ssb/status.h"
@@ -43,12 +44,18 @@ class Context {
   explicit Context(Globals g) : g_(std::move(g)) {}
 
   const Globals& globals() const { return g_; }
+  // Reads <path>/config (ssb/config.h) and prints its warnings on stderr. Every verb calls it
+  // first: a config that does not parse, or a bad value, stops every verb (naming file and key).
+  ssb::Status LoadConfig();
+  // The settings read by LoadConfig (defaults before it).
+  const ssb::Config& config() const { return config_; }
   // The identity at <path>/secret, created on first use as ssb-server does.
   ssb::Result<const ssb::Keypair*> Identity();
   // The store at <path>/db.sqlite, opened on first use.
   ssb::Result<ssb::Store*> Store(bool read_only = false);
   // The blob store at <path>/blobs.
   ssb::Result<ssb::BlobStore*> Blobs();
+  // Validation (and signing) options: caps.sign from --hmac, else from the config.
   ssb::Result<ssb::ValidateOptions> ValidateOptions() const;
   // Decrypts `content` (a "…box" string) with our key: its plaintext JSON, or nullopt.
   std::optional<std::string> Unbox(const ssb::json::Value& content);
@@ -62,6 +69,7 @@ class Context {
 
  private:
   Globals g_;
+  ssb::Config config_;
   std::optional<ssb::Keypair> keys_;
   std::unique_ptr<ssb::Store> store_;
   std::optional<ssb::BlobStore> blobs_;

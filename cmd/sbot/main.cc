@@ -160,6 +160,8 @@ int main(int argc, char** argv) {
     ssb::Status st = sbot::TakeGlobals(&args->options, &g);
     sbot::Context ctx(g);
     if (!st.ok()) return ctx.Fail(st);
+    // One reader of DATADIR/config for every verb (and the server): a bad one stops them all.
+    if (st = ctx.LoadConfig(); !st.ok()) return ctx.Fail(st);
     // Switching from ssb-server or an ssb-db2 app: their log is imported before anything else.
     if (int code = sbot::MigrateOnFirstUse(ctx, verb->name); code != sbot::kExitOk) return code;
     // A running server owns the data dir: verbs go through it (like ssb-client).

@@ -16,6 +16,7 @@
 
 #include "ssb/base64.h"
 #include "ssb/bundle_sync.h"
+#include "ssb/config.h"
 #include "ssb/files.h"
 #include "ssb/keys.h"
 #include "ssb/ref.h"
@@ -42,6 +43,7 @@ enum Exit : int {
 struct Ctx {
   std::string path;
   bool json = false;
+  bool stdout_is_data = false;  // export --out -: the bundle owns stdout, JSON goes to stderr
   bool dry_run = false;
   bool quiet = false;
   njson out = njson::object();
@@ -58,8 +60,8 @@ int ExitFor(const ssb::Status& st) {
     case ssb::Code::kUnsupported: return kUnsupported;
     case ssb::Code::kNoSpace: return kNoSpace;
     case ssb::Code::kBusy: return kTempFail;
+    case ssb::Code::kWrongNetwork: return kWrongNetwork;
     case ssb::Code::kPermissionDenied:
-      return st.message().find("network") != std::string::npos ? kWrongNetwork : kIo;
     case ssb::Code::kNotFound:
     case ssb::Code::kIoError:
     case ssb::Code::kCorruption: return kIo;
@@ -72,7 +74,10 @@ int Finish(Ctx& c, int code, const std::string& error = "") {
     c.out["ok"] = code == kOk;
     c.out["exit"] = code;
     if (!error.empty()) c.out["error"] = error;
-    std::cout << c.out.dump() << "\n";
+    // File names and messages may hold bytes that are not UTF-8 (a name on a stick): they are
+    // written with U+FFFD rather than aborting the dump (and the run) halfway.
+    (c.stdout_is_data ? std::cerr : std::cout)
+        << c.out.dump(-1, ' ', false, njson::error_handler_t::replace) << "\n";
   } else if (!error.empty()) {
     std::cerr << "ssb-bundle: " << error << "\n";
   }
@@ -87,32 +92,15 @@ std::string DefaultPath() {
   return ".ssb";
 }
 
-// Network identity from DATADIR/config (ssb-config's caps.shs / caps.sign), main net by default.
+// Network identity from DATADIR/config (ssb/config.h, the reader sbot uses too).
 ssb::Status LoadNetwork(const std::string& path, std::string* network, std::string* sign,
                         ssb::ValidateOptions* validate) {
-  *network = ssb::NetworkIdFromKey(ssb::MainNetKey());
-  sign->clear();
-  auto text = ssb::ReadFile(path + "/config");
-  if (!text.ok()) return ssb::Status::Ok();  // no config: main net
-  njson cfg = njson::parse(*text, nullptr, false);
-  if (cfg.is_discarded() || !cfg.is_object()) {
-    return ssb::Status::InvalidArgument(path + "/config is not valid JSON");
-  }
-  auto caps = cfg.find("caps");
-  if (caps == cfg.end() || !caps->is_object()) return ssb::Status::Ok();
-  if (auto shs = caps->find("shs"); shs != caps->end() && shs->is_string()) {
-    auto key = ssb::Base64DecodeCanonical(shs->get<std::string>());
-    if (!key || key->size() != 32) return ssb::Status::InvalidArgument("config caps.shs is not base64 of 32 bytes");
-    *network = ssb::NetworkIdFromKey(std::span<const uint8_t, 32>(key->data(), 32));
-  }
-  if (auto s = caps->find("sign"); s != caps->end() && s->is_string()) {
-    auto key = ssb::Base64DecodeCanonical(s->get<std::string>());
-    if (!key || key->size() != 32) return ssb::Status::InvalidArgument("config caps.sign is not base64 of 32 bytes");
-    *sign = ssb::HexEncode(ssb::Sha256(*key));
-    ssb::HmacKey k;
-    std::copy(key->begin(), key->end(), k.begin());
-    validate->hmac_key = k;
-  }
+  auto cfg = ssb::LoadConfig(path);
+  if (!cfg.ok()) return cfg.status();
+  for (const auto& w : ssb::ConfigWarnings(*cfg)) std::cerr << "ssb-bundle: warning: " << w << "\n";
+  *network = ssb::NetworkIdFromKey(cfg->shs);
+  *sign = ssb::SignIdFromKey(cfg->sign);
+  validate->hmac_key = cfg->sign;
   return ssb::Status::Ok();
 }
 
@@ -209,6 +197,8 @@ ssb::Result<Opened> OpenStores(const std::string& path, bool read_only) {
 }
 
 // Expands directories into the bundle files inside them (sorted, so parts go in order).
+// Inside a directory only regular files named like bundles count: links, FIFOs, temp files of an
+// interrupted export and OS junk (._* AppleDouble files) are skipped.
 std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
@@ -217,9 +207,9 @@ std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
       std::vector<std::string> found;
       for (const auto& e : std::filesystem::directory_iterator(in, ec)) {
         std::string name = e.path().filename().string();
-        // Skip temp files of an interrupted export and OS junk (._* AppleDouble files).
-        if (e.is_regular_file() && name.find(".tmp-") == std::string::npos && name[0] != '.' &&
-            (name.ends_with(".ssb-bundle") || name.find(".ssb-bundle.part") != std::string::npos)) {
+        std::error_code sec;
+        if (e.symlink_status(sec).type() == std::filesystem::file_type::regular &&
+            ssb::ClassifyStickName(name) == ssb::StickName::kBundle) {
           found.push_back(e.path().string());
         }
       }
@@ -299,6 +289,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
   c.out["command"] = app.get_subcommands().front()->get_name();
+  c.stdout_is_data = *exp && out == "-";
 
   std::string network, sign;
   ssb::ValidateOptions validate;
@@ -401,19 +392,23 @@ int main(int argc, char** argv) {
       return Fail(c, ssb::Status::InvalidArgument("say what to export: --all or --feeds @a,@b"));
     }
     if (!want_in.empty()) {
-      auto text = ssb::ReadFile(want_in);
+      ssb::ReadLimits lim;
+      lim.max_bytes = ssb::kMaxWantFile;
+      auto text = ssb::ReadFileLimited(want_in, lim);
       if (!text.ok()) return Fail(c, text.status());
       auto w = ssb::ParseWantFile(*text);
       if (!w.ok()) return Fail(c, w.status());
       if (w->network != network) {
-        return Fail(c, ssb::Status::PermissionDenied("want file is from another network"));
+        return Fail(c, ssb::Status::WrongNetwork("want file is from another network"));
       }
       // Our policy still decides what goes out (--all / --feeds); the want file only narrows it.
       eo.since = w->clock;
       eo.wanted_blobs = w->blobs;  // shipped when we hold them, within --blob-budget
     }
     if (!since_file.empty()) {
-      auto text = ssb::ReadFile(since_file);
+      ssb::ReadLimits lim;
+      lim.max_bytes = ssb::kMaxWantFile;
+      auto text = ssb::ReadFileLimited(since_file, lim);
       if (!text.ok()) return Fail(c, text.status());
       njson clock = njson::parse(*text, nullptr, false);
       if (clock.is_discarded() || !clock.is_object()) {
@@ -491,6 +486,12 @@ int main(int argc, char** argv) {
     njson files = njson::array();
     for (const auto& rep : r->imported) files.push_back(ReportJson(rep));
     c.out["imports"] = files;
+    njson skipped = njson::array();
+    for (const auto& s : r->skipped) {
+      skipped.push_back({{"file", s.path}, {"reason", s.reason}});
+      if (!c.quiet) std::cerr << "ssb-bundle: skipped " << s.path << ": " << s.reason << "\n";
+    }
+    c.out["skipped"] = skipped;
     if (!c.json) {
       std::cout << "sync " << sync_dir << ": imported " << r->messages_imported
                 << " messages, exported " << r->messages_exported << " for "

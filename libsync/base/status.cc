@@ -17,6 +17,7 @@ std::string_view CodeName(Code code) {
     case Code::kBusy: return "busy";
     case Code::kNoSpace: return "no-space";
     case Code::kPermissionDenied: return "permission-denied";
+    case Code::kWrongNetwork: return "wrong-network";
   }
   return "unknown";
 }

@@ -4,8 +4,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "ssb/base64.h"
 #include "ssb/bundle.h"
@@ -107,6 +110,10 @@ Status Bad(const std::string& what) { return Status::InvalidInput("bundle " + wh
 
 }  // namespace
 
+std::string SignIdFromKey(const std::optional<HmacKey>& sign_cap) {
+  return sign_cap ? HexEncode(Sha256(*sign_cap)) : std::string();
+}
+
 const std::array<uint8_t, 32>& MainNetKey() { return kMainNetKey; }
 
 std::string NetworkIdFromKey(std::span<const uint8_t, 32> shs_key) {
@@ -121,6 +128,9 @@ Result<BundleHeader> ParseBundleHeaderJson(std::string_view text) {
   json::ParseOptions opt;
   opt.max_bytes = kBundleMaxHeader;
   opt.max_depth = 8;
+  // A range takes 7 values in at least ~200 bytes and a blob 3 in ~90: far fewer values than
+  // bytes/16 in any real header, while "[0,0,…" would make 8 M values (~800 MB) of 16 MiB.
+  opt.max_values = kBundleMaxHeader / 16;
   auto parsed = json::Parse(text, opt);
   if (!parsed.ok()) return Bad("header: " + parsed.status().message());
   const json::Value& o = *parsed;
@@ -183,6 +193,11 @@ Result<BundleHeader> ParseBundleHeaderJson(std::string_view text) {
   }
   const json::Value* blobs = o.Find("blobs");
   if (!blobs || !blobs->is_array()) return Bad("header: bad blobs");
+  if (blobs->size() > kBundleMaxBlobs) {
+    return Status::LimitExceeded("bundle header lists " + std::to_string(blobs->size()) +
+                                 " blobs, over the limit of " + std::to_string(kBundleMaxBlobs));
+  }
+  std::set<std::string_view> blob_ids;
   for (const auto& b : blobs->items()) {
     BundleBlob blob;
     if (!b.is_object() || !GetStr(b, "id", &blob.id) || !IsBlobId(blob.id) ||
@@ -190,6 +205,11 @@ Result<BundleHeader> ParseBundleHeaderJson(std::string_view text) {
       return Bad("header: bad blob entry");
     }
     blob.size = static_cast<uint64_t>(d);
+    // A blob listed twice would be decompressed, hashed and staged once per entry: a small
+    // bundle could make gigabytes of work out of one highly compressible blob.
+    if (!blob_ids.insert(b.Find("id")->as_string()).second) {
+      return Bad("header: lists blob " + blob.id + " more than once");
+    }
     h.blobs.push_back(std::move(blob));
   }
   if (messages + h.blobs.size() != h.records) {
@@ -293,8 +313,18 @@ class BundleReader::Impl {
 BundleReader::BundleReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 BundleReader::~BundleReader() = default;
 
+Result<std::unique_ptr<BundleReader>> BundleReader::OpenFd(int fd, const std::string& name) {
+  if (::lseek(fd, 0, SEEK_SET) != 0) return ErrnoStatus("cannot rewind", name, errno);
+  UniqueFd dup(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  if (!dup) return ErrnoStatus("cannot read", name, errno);
+  auto impl = std::make_unique<Impl>();
+  impl->path = name;
+  impl->fd = dup.get();
+  impl->owned = std::move(dup);
+  return Start(std::move(impl));
+}
+
 Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::string& path) {
-  CryptoInit();
   auto impl = std::make_unique<Impl>();
   impl->path = path == "-" ? "standard input" : path;
   if (path == "-") {
@@ -304,6 +334,11 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::string& path
     if (!impl->owned) return ErrnoStatus("cannot open", path, errno);
     impl->fd = impl->owned.get();
   }
+  return Start(std::move(impl));
+}
+
+Result<std::unique_ptr<BundleReader>> BundleReader::Start(std::unique_ptr<Impl> impl) {
+  CryptoInit();
   if (!impl->dctx) return Status::IoError("out of memory");
   ZSTD_DCtx_setParameter(impl->dctx.get(), ZSTD_d_windowLogMax, 27);  // at most 128 MiB window
   uint8_t fixed[12];
@@ -316,6 +351,12 @@ Result<std::unique_ptr<BundleReader>> BundleReader::Open(const std::string& path
   if (*got < 12) return Bad("is truncated in the header length");
   uint64_t len = GetLE(fixed + 8, 4);
   if (len > kBundleMaxHeader) return Status::LimitExceeded("bundle header of " + std::to_string(len) + " bytes is over the limit");
+  // Check the length against the file before allocating for it (a 12-byte file may claim 16 MiB).
+  struct stat st;
+  if (::fstat(impl->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<uint64_t>(st.st_size) < 12 + len + 64) {
+    return Bad("is truncated in the header");
+  }
   std::string header(len, '\0');
   got = impl->ReadRaw(reinterpret_cast<uint8_t*>(header.data()), len);
   if (!got.ok()) return got.status();

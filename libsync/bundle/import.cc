@@ -35,11 +35,14 @@
 namespace ssb {
 namespace {
 
-// Messages per batch between the stages, and the bound on what is read but not yet written
-// (batches and payload bytes): memory does not grow with the bundle.
+// Messages per batch between the stages (a batch also ends at kBatchBytes of records), and the
+// bound on what is read but not yet written (batches, and bytes: record bytes until a batch is
+// parsed, then what its parsed messages hold, which can be ~50 times more for hostile input):
+// memory does not grow with the bundle, whatever its records hold.
 constexpr size_t kBatchMessages = 256;
+constexpr size_t kBatchBytes = 256u << 10;
 constexpr size_t kMaxBatchesInFlight = 32;
-constexpr size_t kMaxBytesInFlight = 24u << 20;
+constexpr size_t kMaxBytesInFlight = 64u << 20;
 // Messages handed to the store per AppendBatch call (a savepoint inside the import's
 // transaction).
 constexpr size_t kApplyBatch = 2048;
@@ -54,12 +57,12 @@ Result<std::string> OurIdAt(Store& store, const std::string& author, int64_t seq
 
 Status CheckNetwork(const BundleHeader& h, const ImportOptions& opt) {
   if (!opt.network.empty() && h.network != opt.network) {
-    return Status::PermissionDenied("bundle is from another network (network " +
+    return Status::WrongNetwork("bundle is from another network (network " +
                                     h.network.substr(0, 16) + "…, ours " +
                                     opt.network.substr(0, 16) + "…)");
   }
   if (h.sign_key != opt.sign_key) {
-    return Status::PermissionDenied("bundle is from another network (caps.sign differs)");
+    return Status::WrongNetwork("bundle is from another network (caps.sign differs)");
   }
   return Status::Ok();
 }
@@ -76,7 +79,8 @@ struct Batch {
   uint64_t records = 0;               // records read up to and including this batch
   bool end = false;                   // the last batch: the reader stopped after it
   Status error;                       // end: why the reader stopped (ok at a verified end)
-  size_t bytes = 0;
+  size_t bytes = 0;                   // counted in flight: record bytes, then parsed_bytes
+  size_t parsed_bytes = 0;
 };
 
 // The reader thread and the verify threads. Next() hands out the batches in file order.
@@ -124,6 +128,7 @@ class Pipeline {
     bytes_in_flight_ -= b->bytes;
     lock.unlock();
     room_.notify_one();
+    work_.notify_all();  // a verifier may wait for memory to be freed
     if (verify_inline_) Verify(*b);
     return b;
   }
@@ -133,7 +138,7 @@ class Pipeline {
   std::unique_ptr<Batch> Read() {
     auto b = std::make_unique<Batch>();
     b->index = read_index_++;
-    while (b->texts.size() < kBatchMessages) {
+    while (b->texts.size() < kBatchMessages && b->bytes < kBatchBytes) {
       auto rec = reader_->Next();
       if (!rec.ok()) {
         b->end = true;
@@ -186,11 +191,17 @@ class Pipeline {
       auto m = Message::Parse(b.texts[i]);
       if (!m.ok()) {
         b.parse_status[i] = m.status();
-        continue;
+        // The caller stops at the first bad message: parsing the rest would be wasted memory.
+        b.parsed.resize(i + 1);
+        break;
       }
       if (vopt_.verify_signature) b.signature_ok[i] = VerifyMessageSignature(*m, vopt_) ? 1 : 0;
       b.parsed[i].emplace(std::move(m).value());
     }
+    size_t parsed_bytes = 0;
+    for (const auto& m : b.parsed) parsed_bytes += m ? m->memory_bytes() : 0;
+    for (const auto& t : b.texts) parsed_bytes += t.size();
+    b.parsed_bytes = parsed_bytes;
   }
 
   void ReadLoop() {
@@ -225,14 +236,22 @@ class Pipeline {
       std::unique_ptr<Batch> b;
       {
         std::unique_lock lock(mu_);
-        work_.wait(lock, [&] { return stop_ || !unverified_.empty() || reading_done_; });
-        if (stop_ || (unverified_.empty() && reading_done_)) return;
+        // Parsing can multiply a batch's size: over the byte bound, only the batch the caller
+        // needs next is parsed (so it always makes progress) until the caller frees memory.
+        work_.wait(lock, [&] {
+          return stop_ || (unverified_.empty() && reading_done_) ||
+                 (!unverified_.empty() && (bytes_in_flight_ < kMaxBytesInFlight ||
+                                           unverified_.front()->index == next_));
+        });
+        if (stop_ || unverified_.empty()) return;
         b = std::move(unverified_.front());
         unverified_.pop_front();
       }
       Verify(*b);
       {
         std::lock_guard lock(mu_);
+        bytes_in_flight_ = bytes_in_flight_ - b->bytes + b->parsed_bytes;
+        b->bytes = b->parsed_bytes;
         uint64_t i = b->index;
         ready_.emplace(i, std::move(b));
       }
@@ -254,7 +273,7 @@ class Pipeline {
   size_t in_flight_ = 0, bytes_in_flight_ = 0;
   std::deque<std::unique_ptr<Batch>> unverified_;
   std::map<uint64_t, std::unique_ptr<Batch>> ready_;
-  uint64_t next_ = 0;  // caller only
+  uint64_t next_ = 0;  // the batch the caller takes next (written by it, under mu_)
 };
 
 // Blobs of a bundle wait as temp files in the blob store (which removes leftovers of a crash
@@ -330,9 +349,10 @@ void ContinueOrFork(const BundleRange& r, const RangeState& s, const std::string
 
 // The whole import (write) or its dry run / VerifyBundle (!write: nothing is written and
 // every message is validated here).
+// `fd` >= 0: read that open file (named `path`) instead of opening `path`.
 Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs,
-                         const ImportOptions& opt, bool write) {
-  auto reader = BundleReader::Open(path);
+                         const ImportOptions& opt, bool write, int fd = -1) {
+  auto reader = fd >= 0 ? BundleReader::OpenFd(fd, path) : BundleReader::Open(path);
   if (!reader.ok()) return reader.status();
   ImportReport report;
   report.path = path;
@@ -560,15 +580,17 @@ class Spool {
 // Keeps a copy of `path` in `dir`, streaming (a part may be large). It is named by the sha256
 // of its signed header, which binds every record through the range hashes and blob ids, so a
 // part carried twice is kept once.
-Status KeepPending(const std::string& path, const BundleHeader& header, const std::string& dir) {
+Status KeepPending(const std::string& path, int fd, const BundleHeader& header,
+                   const std::string& dir) {
   SSB_RETURN_IF_ERROR(MakeDirs(dir, 0700));
   std::string signed_json = BundleHeaderSigningJson(header);
   std::string name = HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(signed_json.data()), signed_json.size())));
   std::string dest = dir + "/" + name + ".ssb-bundle";
   struct stat sb;
   if (::stat(dest.c_str(), &sb) == 0) return Status::Ok();
-  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0) return ErrnoStatus("cannot open", path, errno);
+  UniqueFd in(fd >= 0 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return ErrnoStatus("cannot open", path, errno);
+  if (fd >= 0 && ::lseek(in.get(), 0, SEEK_SET) != 0) return ErrnoStatus("cannot rewind", path, errno);
   std::string tmp = TempPathFor(dest);
   Status st;
   {
@@ -606,9 +628,19 @@ Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::str
   report.path = input;
   // Parts waiting for prerequisites are kept until a later import fills the gap.
   if (!opt.dry_run && report.pending && !opt.pending_dir.empty()) {
-    SSB_RETURN_IF_ERROR(KeepPending(path, report.header, opt.pending_dir));
+    SSB_RETURN_IF_ERROR(KeepPending(path, -1, report.header, opt.pending_dir));
   }
   return report;
+}
+
+Result<ImportReport> ImportBundleFd(Store& store, BlobStore* blobs, int fd,
+                                    const std::string& name, const ImportOptions& opt) {
+  auto r = Run(name, &store, blobs, opt, /*write=*/!opt.dry_run, fd);
+  if (!r.ok()) return r.status();
+  if (!opt.dry_run && r->pending && !opt.pending_dir.empty()) {
+    SSB_RETURN_IF_ERROR(KeepPending(name, fd, r->header, opt.pending_dir));
+  }
+  return r;
 }
 
 }  // namespace ssb

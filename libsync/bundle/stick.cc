@@ -49,16 +49,11 @@ std::string NameFor(const std::string& feed) {
   return HexEncode(Sha256(std::span(reinterpret_cast<const uint8_t*>(feed.data()), feed.size()))).substr(0, 32);
 }
 
-std::vector<std::string> ListDir(const std::string& dir) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
-    }
-    ::closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+bool IsHex(std::string_view s, size_t len) {
+  if (s.size() != len) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
@@ -69,9 +64,22 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 // a stale lock behind.
 class StickLock {
  public:
-  Status Acquire(const std::string& path) {
-    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd_) return ErrnoStatus("cannot open lock", path, errno);
+  // The lock file is opened relative to the stick's root and never through a link; a planted
+  // FIFO or link there makes the stick unusable (kInvalidArgument), never a hang or a write
+  // elsewhere.
+  Status Acquire(int root_fd, const std::string& path) {
+    fd_.reset(::openat(root_fd, kLock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644));
+    if (!fd_) {
+      if (errno == ELOOP) {
+        return Status::InvalidArgument("stick lock " + path + " is a symbolic link (not followed)");
+      }
+      if (errno == ENXIO) return Status::InvalidArgument("stick lock " + path + " is not a regular file");
+      return ErrnoStatus("cannot open lock", path, errno);
+    }
+    struct stat st;
+    if (::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Status::InvalidArgument("stick lock " + path + " is not a regular file");
+    }
     if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
       return Status::Busy("another ssb-bundle run holds " + path + "; try later");
     }
@@ -123,6 +131,7 @@ Result<WantFile> ParseWantFile(std::string_view text) {
   json::ParseOptions po;
   po.max_depth = 4;
   po.max_bytes = kMaxWantFile;
+  po.max_values = kMaxWantFeeds + kMaxWantBlobs + 16;
   auto v = json::Parse(text, po);
   if (!v.ok()) return Status::InvalidInput("want file: " + v.status().message());
   const json::Value* fmt = v->Find("format");
@@ -168,15 +177,93 @@ Result<WantFile> ParseWantFile(std::string_view text) {
   return w;
 }
 
+Result<std::string> ParseStickMarker(std::string_view text) {
+  if (text.size() > kMaxStickMarker) return Status::LimitExceeded("stick marker is too large");
+  json::ParseOptions po;
+  po.max_depth = 4;
+  po.max_bytes = kMaxStickMarker;
+  po.max_values = 64;
+  auto v = json::Parse(text, po);
+  const json::Value* fmt = v.ok() ? v->Find("format") : nullptr;
+  const json::Value* net = v.ok() ? v->Find("network") : nullptr;
+  if (!fmt || !fmt->is_string() || fmt->as_string() != "ssb-stick" || !net || !net->is_string() ||
+      !IsHex(net->as_string(), 64)) {
+    return Status::InvalidInput("not a stick marker");
+  }
+  return net->as_string();
+}
+
+StickName ClassifyStickName(std::string_view name) {
+  if (name.empty() || name[0] == '.') return StickName::kIgnored;  // ours (marker, lock), OS junk
+  if (IsTempName(name)) return StickName::kTemp;
+  if (EndsWith(std::string(name), ".ssb-bundle")) return StickName::kBundle;
+  auto part = name.rfind(".ssb-bundle.part");
+  if (part != std::string_view::npos && part > 0) {
+    std::string_view n = name.substr(part + 16);
+    if (!n.empty() && n.size() <= 6 && n.find_first_not_of("0123456789") == std::string_view::npos &&
+        n[0] != '0') {
+      return StickName::kBundle;
+    }
+  }
+  if (EndsWith(std::string(name), ".ssb-want")) return StickName::kWant;
+  return StickName::kIgnored;
+}
+
+namespace {
+
+// The stick's folders, each opened from the stick root's descriptor without following links.
+struct StickDirs {
+  UniqueFd root, ssb, bundles, wants;
+};
+
+Result<StickDirs> OpenStickDirs(const std::string& dir, bool create) {
+  StickDirs d;
+  // The mount point the user named may be a link (/media/stick); nothing inside it is followed.
+  d.root.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d.root) return ErrnoStatus("cannot open", dir, errno);
+  auto ssb = OpenDirAt(d.root.get(), "ssb", dir + "/ssb", create);
+  if (!ssb.ok()) return ssb.status();
+  d.ssb = std::move(ssb).value();
+  auto bundles = OpenDirAt(d.ssb.get(), "bundles", dir + "/ssb/bundles", create);
+  if (!bundles.ok()) return bundles.status();
+  d.bundles = std::move(bundles).value();
+  auto wants = OpenDirAt(d.ssb.get(), "wants", dir + "/ssb/wants", create);
+  if (!wants.ok()) return wants.status();
+  d.wants = std::move(wants).value();
+  return d;
+}
+
+// Errors of our own side stop a sync; anything else about one file on the stick skips it.
+bool IsOurFault(const Status& st) {
+  return st.code() == Code::kNoSpace || st.code() == Code::kBusy || st.code() == Code::kCorruption;
+}
+
+// Temp files our killed runs left in our own folders (we hold the stick's lock: no run of ours
+// is writing them now). Only names we make are touched.
+void RemoveStaleTemps(int dirfd, std::string_view prefix) {
+  auto names = ListDirAt(dirfd, "");
+  if (!names.ok()) return;
+  for (const auto& n : *names) {
+    if (n.compare(0, prefix.size(), prefix) == 0 && IsTempName(n.substr(prefix.size()))) {
+      struct stat st;
+      if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        ::unlinkat(dirfd, n.c_str(), 0);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Status InitStick(const std::string& dir, const std::string& network) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::NotFound("no directory " + dir);
   }
-  SSB_RETURN_IF_ERROR(MakeDirs(dir + "/ssb/wants", 0755));
-  SSB_RETURN_IF_ERROR(MakeDirs(dir + "/ssb/bundles", 0755));
+  auto dirs = OpenStickDirs(dir, /*create=*/true);
+  if (!dirs.ok()) return dirs.status();
   std::string marker = "{\"format\":\"ssb-stick\",\"version\":1,\"network\":\"" + network + "\"}\n";
-  return WriteFileAtomic(dir + "/" + kMarker, marker, 0644);
+  return WriteFileAtomicAt(dirs->root.get(), kMarker, marker, 0644, dir);
 }
 
 Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
@@ -193,22 +280,41 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
       return Status::Busy("stick " + dir + " is not mounted");
     }
   }
-  auto marker = ReadFile(dir + "/" + kMarker);
-  if (!marker.ok()) {
-    return Status::InvalidArgument(dir + " is not an ssb stick (run: ssb-bundle init " + dir + ")");
+  UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return ErrnoStatus("cannot open", dir, errno);
+  std::string marker_path = dir + "/" + kMarker;
+  auto marker_fd = OpenRegularAt(root.get(), kMarker, marker_path);
+  if (!marker_fd.ok()) {
+    if (marker_fd.status().code() == Code::kNotFound) {
+      return Status::InvalidArgument(dir + " is not an ssb stick (run: ssb-bundle init " + dir + ")");
+    }
+    return Status::InvalidArgument(marker_path + " is damaged: " + marker_fd.status().message());
   }
-  auto mv = json::Parse(*marker);
-  const json::Value* net = mv.ok() ? mv->Find("network") : nullptr;
-  if (!net || !net->is_string()) return Status::InvalidArgument(dir + "/" + kMarker + " is damaged");
-  if (net->as_string() != opt.import.network) {
-    return Status::PermissionDenied("stick " + dir + " belongs to another network");
+  auto marker = ReadFdLimited(marker_fd->get(), marker_path, kMaxStickMarker);
+  auto network = marker.ok() ? ParseStickMarker(*marker) : Result<std::string>(marker.status());
+  if (!network.ok()) {
+    return Status::InvalidArgument(marker_path + " is damaged: " + network.status().message());
+  }
+  if (*network != opt.import.network) {
+    return Status::WrongNetwork("stick " + dir + " belongs to another network");
   }
   StickLock lock;
-  if (!opt.dry_run) SSB_RETURN_IF_ERROR(lock.Acquire(dir + "/" + kLock));
+  if (!opt.dry_run) SSB_RETURN_IF_ERROR(lock.Acquire(root.get(), dir + "/" + kLock));
+  auto dirs_or = OpenStickDirs(dir, /*create=*/!opt.dry_run);
+  if (!dirs_or.ok()) {
+    // A planted link or file where a folder of the layout belongs: refuse to write anything.
+    return Status(dirs_or.status().code() == Code::kInvalidInput ? Code::kInvalidArgument
+                                                                 : dirs_or.status().code(),
+                  "stick " + dir + " cannot be used: " + dirs_or.status().message());
+  }
+  StickDirs& dirs = *dirs_or;
 
   StickReport report;
-  std::string root = dir + "/ssb";
+  std::string root_name = dir + "/ssb";
   std::string mine = NameFor(me.id());
+  auto skip = [&](const std::string& path, const Status& why) {
+    report.skipped.push_back({path, why.ToString()});
+  };
 
   // 1. Import every bundle of other people not imported before.
   std::set<std::string> seen;
@@ -217,19 +323,44 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
     for (std::string line; std::getline(in, line);) seen.insert(line);
   }
   std::string seen_add;
-  for (const auto& who : ListDir(root + "/bundles")) {
-    if (who == mine) continue;
-    for (const auto& name : ListDir(root + "/bundles/" + who)) {
-      if (name.find(".tmp-") != std::string::npos || name.find(".ssb-bundle") == std::string::npos) continue;
-      std::string path = root + "/bundles/" + who + "/" + name;
+  auto people = ListDirAt(dirs.bundles.get(), root_name + "/bundles");
+  if (!people.ok()) return people.status();
+  for (const auto& who : *people) {
+    if (who == mine || who[0] == '.') continue;
+    std::string who_path = root_name + "/bundles/" + who;
+    auto who_dir = OpenDirAt(dirs.bundles.get(), who, who_path, false);
+    if (!who_dir.ok()) {
+      skip(who_path, who_dir.status());
+      continue;
+    }
+    auto names = ListDirAt(who_dir->get(), who_path);
+    if (!names.ok()) {
+      skip(who_path, names.status());
+      continue;
+    }
+    for (const auto& name : *names) {
+      if (ClassifyStickName(name) != StickName::kBundle) continue;
+      std::string path = who_path + "/" + name;
+      auto fd = OpenRegularAt(who_dir->get(), name, path);
+      if (!fd.ok()) {
+        skip(path, fd.status());
+        continue;
+      }
       struct stat fs;
-      if (::stat(path.c_str(), &fs) != 0) continue;
+      if (::fstat(fd->get(), &fs) != 0) {
+        skip(path, ErrnoStatus("cannot stat", path, errno));
+        continue;
+      }
       std::string key = who + "/" + name + " " + std::to_string(fs.st_size) + " " + std::to_string(fs.st_mtime);
       if (seen.count(key)) continue;
       ImportOptions io = opt.import;
       io.dry_run = opt.dry_run;
-      auto r = ImportBundle(store, blobs, path, io);
-      if (!r.ok()) return Status(r.status().code(), path + ": " + r.status().message());
+      auto r = ImportBundleFd(store, blobs, fd->get(), path, io);
+      if (!r.ok()) {
+        if (IsOurFault(r.status())) return Status(r.status().code(), path + ": " + r.status().message());
+        skip(path, r.status());  // damaged, forged, another network: never blocks the others
+        continue;
+      }
       report.messages_imported += r->messages_applied;
       for (const auto& o : r->ranges) report.fork = report.fork || o.kind == RangeOutcome::Kind::kFork;
       report.pending = report.pending || r->pending;
@@ -257,10 +388,12 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
   auto made = MakeWantFile(store, blobs, opt.import.network);
   if (!made.ok()) return made.status();
   const WantFile& want = *made;
+  std::string want_name = mine + ".ssb-want";
   if (!opt.dry_run) {
-    std::string path = root + "/wants/" + mine + ".ssb-want";
-    SSB_RETURN_IF_ERROR(WriteFileAtomic(path, EncodeWantFile(want, me), 0644));
-    report.written.push_back(path);
+    RemoveStaleTemps(dirs.wants.get(), want_name);
+    SSB_RETURN_IF_ERROR(WriteFileAtomicAt(dirs.wants.get(), want_name, EncodeWantFile(want, me),
+                                          0644, root_name + "/wants"));
+    report.written.push_back(root_name + "/wants/" + want_name);
   }
 
   // 3. Export for the others: everything we hold beyond what every known want file has
@@ -269,12 +402,20 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
   std::vector<std::string> wanted;  // the union of their blob wants, first mention first
   std::set<std::string> wanted_seen;
   bool first = true;
-  for (const auto& name : ListDir(root + "/wants")) {
-    if (!EndsWith(name, ".ssb-want") || name == mine + ".ssb-want") continue;
-    auto text = ReadFile(root + "/wants/" + name);
-    if (!text.ok()) continue;
-    auto w = ParseWantFile(*text);
-    if (!w.ok() || w->network != opt.import.network) continue;  // untrusted: ignore bad ones
+  auto want_names = ListDirAt(dirs.wants.get(), root_name + "/wants");
+  if (!want_names.ok()) return want_names.status();
+  for (const auto& name : *want_names) {
+    if (ClassifyStickName(name) != StickName::kWant || name == want_name) continue;
+    std::string path = root_name + "/wants/" + name;
+    auto fd = OpenRegularAt(dirs.wants.get(), name, path);
+    auto text = fd.ok() ? ReadFdLimited(fd->get(), path, kMaxWantFile)
+                        : Result<std::string>(fd.status());
+    auto w = text.ok() ? ParseWantFile(*text) : Result<WantFile>(text.status());
+    if (w.ok() && w->network != opt.import.network) w = Status::WrongNetwork("want file of another network");
+    if (!w.ok()) {  // untrusted: a bad one is skipped and reported
+      skip(path, w.status());
+      continue;
+    }
     ++report.other_wants;
     for (const auto& b : w->blobs) {
       if (wanted_seen.insert(b).second) wanted.push_back(b);
@@ -294,6 +435,18 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
       }
     }
   }
+  std::string out_dir = root_name + "/bundles/" + mine;
+  UniqueFd out_fd;
+  if (!opt.dry_run) {
+    auto o = OpenDirAt(dirs.bundles.get(), mine, out_dir, /*create=*/true);
+    if (!o.ok()) {
+      return Status(o.status().code() == Code::kInvalidInput ? Code::kInvalidArgument
+                                                             : o.status().code(),
+                    "stick " + dir + " cannot be used: " + o.status().message());
+    }
+    out_fd = std::move(o).value();
+    RemoveStaleTemps(out_fd.get(), "all.ssb-bundle");
+  }
   ExportOptions eo;
   eo.all = true;
   eo.since = since;
@@ -303,28 +456,32 @@ Result<StickReport> SyncStick(Store& store, BlobStore* blobs, const Keypair& me,
   eo.blob_budget = opt.blob_budget;
   eo.dry_run = opt.dry_run;
   eo.max_part = opt.max_part;
+  eo.out_dir_fd = out_fd.get();
+  eo.out_dir_name = out_dir;
   struct statfs sfs;
-  if (eo.max_part == 0 && ::statfs(dir.c_str(), &sfs) == 0 && sfs.f_type == kMsdosMagic) {
+  if (eo.max_part == 0 && ::fstatfs(root.get(), &sfs) == 0 && sfs.f_type == kMsdosMagic) {
     eo.max_part = kFatMaxFile;
   }
-  std::string out_dir = root + "/bundles/" + mine;
-  if (!opt.dry_run) SSB_RETURN_IF_ERROR(MakeDirs(out_dir, 0755));
-  auto exported = ExportBundle(store, blobs, me, eo, out_dir + "/all.ssb-bundle");
+  auto exported = ExportBundle(store, blobs, me, eo, opt.dry_run ? out_dir + "/all.ssb-bundle" : "all.ssb-bundle");
   if (!exported.ok()) return exported.status();
   report.messages_exported = exported->messages;
   report.blobs_exported = exported->blobs;
   if (!opt.dry_run) {
     // Our previous export is replaced; remove only our own bundle files that the new one did
-    // not rewrite (never anything we do not recognise).
+    // not rewrite (never anything we do not recognise, never through a link).
     std::set<std::string> keep(exported->files.begin(), exported->files.end());
-    for (const auto& name : ListDir(out_dir)) {
-      std::string p = out_dir + "/" + name;
-      if (name.rfind("all.ssb-bundle", 0) == 0 && name.find(".tmp-") == std::string::npos && !keep.count(p)) {
-        ::unlink(p.c_str());
+    auto names = ListDirAt(out_fd.get(), out_dir);
+    if (!names.ok()) return names.status();
+    for (const auto& name : *names) {
+      struct stat fs;
+      if (name.rfind("all.ssb-bundle", 0) == 0 && ClassifyStickName(name) == StickName::kBundle &&
+          !keep.count(name) && ::fstatat(out_fd.get(), name.c_str(), &fs, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISREG(fs.st_mode)) {
+        ::unlinkat(out_fd.get(), name.c_str(), 0);
       }
     }
-    SSB_RETURN_IF_ERROR(SyncDir(out_dir));
-    for (const auto& f : exported->files) report.written.push_back(f);
+    SSB_RETURN_IF_ERROR(SyncDirFd(out_fd.get(), out_dir));
+    for (const auto& f : exported->files) report.written.push_back(out_dir + "/" + f);
   }
   return report;
 }

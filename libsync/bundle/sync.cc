@@ -163,9 +163,9 @@ Status WritePart(Store& store, BlobStore* blobs, const Keypair& exporter, const 
   return Status::Ok();
 }
 
-Status CheckFreeSpace(const std::string& dir, uint64_t need) {
+Status CheckFreeSpace(int dirfd, const std::string& dir, uint64_t need) {
   struct statvfs vfs;
-  if (::statvfs(dir.c_str(), &vfs) != 0) return Status::Ok();  // unknown: the write will tell
+  if (::fstatvfs(dirfd, &vfs) != 0) return Status::Ok();  // unknown: the write will tell
   uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
   if (avail < need) {
     return Status::NoSpace("not enough space in " + dir + ": need about " + std::to_string(need) +
@@ -262,36 +262,55 @@ Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair&
     SSB_RETURN_IF_ERROR(WritePart(store, blobs, exporter, parts[0], opt.level, 1, &result.bytes, tick));
     return result;
   }
-  std::string dir = DirName(out);
-  SSB_RETURN_IF_ERROR(CheckFreeSpace(dir, PartBound(result.body_bytes, 0, 0) / 2));
+  // Every file is made inside one directory descriptor, without following links: on a stick
+  // (opt.out_dir_fd) a planted symlink must never send our bundle, or its deletion, elsewhere.
+  std::string dir, base;
+  UniqueFd own_dir;
+  int dirfd = opt.out_dir_fd;
+  if (dirfd >= 0) {
+    dir = opt.out_dir_name;
+    base = out;
+  } else {
+    dir = DirName(out);
+    base = out.substr(out.rfind('/') == std::string::npos ? 0 : out.rfind('/') + 1);
+    own_dir.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!own_dir) return ErrnoStatus("cannot open directory", dir, errno);
+    dirfd = own_dir.get();
+  }
+  SSB_RETURN_IF_ERROR(CheckFreeSpace(dirfd, dir, PartBound(result.body_bytes, 0, 0) / 2));
   for (size_t i = 0; i < parts.size(); ++i) {
-    std::string path = parts.size() == 1 ? out : out + ".part" + std::to_string(i + 1);
-    std::string tmp = TempPathFor(path);
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!fd) return ErrnoStatus("cannot create", tmp, errno);
+    std::string name = parts.size() == 1 ? base : base + ".part" + std::to_string(i + 1);
+    std::string tmp = TempPathFor(name);
+    std::string shown = dir + "/" + name, shown_tmp = dir + "/" + tmp;
+    UniqueFd fd(::openat(dirfd, tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd) return ErrnoStatus("cannot create", shown_tmp, errno);
     Status st = WritePart(store, blobs, exporter, parts[i], opt.level, fd.get(), &result.bytes, tick);
-    if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("cannot sync", tmp, errno);
-    if (st.ok()) st = fd.Close(tmp);
-    fd.reset();
+    if (st.ok() && ::fsync(fd.get()) != 0) st = ErrnoStatus("cannot sync", shown_tmp, errno);
     if (st.ok() && opt.verify_after_write) {
       // Read the part back from the medium before it gets its real name.
-      auto r = BundleReader::Open(tmp);
+      auto r = BundleReader::OpenFd(fd.get(), shown_tmp);
       if (!r.ok()) st = r.status();
       while (st.ok()) {
         auto rec = (*r)->Next();
-        if (!rec.ok()) st = Status::IoError("read-back of " + tmp + " failed: " + rec.status().message());
+        if (!rec.ok()) st = Status::IoError("read-back of " + shown_tmp + " failed: " + rec.status().message());
         else if (!rec->has_value()) break;
       }
     }
-    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-      st = ErrnoStatus("cannot rename to", path, errno);
+    if (st.ok()) st = fd.Close(shown_tmp);
+    fd.reset();
+    if (st.ok() && ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
+      st = ErrnoStatus("cannot rename to", shown, errno);
     }
     if (!st.ok()) {
-      ::unlink(tmp.c_str());
+      ::unlinkat(dirfd, tmp.c_str(), 0);
       return st;
     }
-    SSB_RETURN_IF_ERROR(SyncDir(dir));
-    result.files.push_back(path);
+    if (::fsync(dirfd) != 0 && errno != EINVAL && errno != ENOTSUP) {
+      return ErrnoStatus("cannot sync directory", dir, errno);
+    }
+    result.files.push_back(opt.out_dir_fd >= 0 ? name
+                           : parts.size() == 1 ? out
+                                               : out + ".part" + std::to_string(i + 1));
   }
   return result;
 }

@@ -106,15 +106,26 @@ std::string FormatSecretFile(const Keypair& keys) {
 }
 
 Result<Keypair> LoadSecretFile(const std::string& path, std::string* warning) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
+  // ssb-keys writes ~700 bytes; anything far larger is not a secret file (and is not read).
+  ReadLimits lim;
+  lim.max_bytes = 64u << 10;
+  auto text = ReadFileLimited(path, lim);
+  if (!text.ok()) {
+    Code code = text.status().code();
+    if (code == Code::kLimitExceeded || code == Code::kInvalidInput) {
+      return Status::Corruption(path + " is damaged: " + text.status().message());
+    }
+    return text.status();
+  }
   struct stat st;
   if (warning && ::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     *warning = "warning: " + path + " is readable by other users; run chmod 400 " + path;
   }
   auto keys = ParseSecretFile(*text);
   std::fill(text->begin(), text->end(), '\0');
-  if (!keys.ok()) return Status(keys.status().code(), path + ": " + keys.status().message());
+  // Our own identity file that does not parse is damaged local data, not bad input: it must
+  // not read as "a bundle failed verification" (or any other input error) to the user.
+  if (!keys.ok()) return Status::Corruption(path + " is damaged: " + keys.status().message());
   return keys;
 }
 

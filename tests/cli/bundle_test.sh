@@ -84,7 +84,7 @@ echo foo > "$WORK/garbage"
 expect 1 "garbage" -- "$BUNDLE" --json verify "$WORK/garbage"
 expect 1 "garbage on stdin" -- sh -c "echo foo | '$BUNDLE' --json verify -"
 : > "$WORK/empty.ssb-bundle"
-expect 1 "empty file" -- "$BUNDLE" --json import "$WORK/empty.ssb-bundle"
+expect 1 "empty file" -- "$BUNDLE" --path "$WORK/emptyfile" --json import "$WORK/empty.ssb-bundle"
 head -c 5000 "$STICK/a.ssb-bundle" > "$WORK/cut.ssb-bundle"
 expect 1 "truncated bundle" -- "$BUNDLE" --path "$WORK/c" --json import "$WORK/cut.ssb-bundle"
 [ "$("$SBOT" --path "$WORK/c" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 0 ] && ok || fail "nothing half-applied"
@@ -144,6 +144,58 @@ grep -q "imported 0 messages" "$WORK/out" && ok || fail "nothing re-imported"
 ls "$S2"/ssb/wants/*.ssb-want > /dev/null 2>&1 && ok || fail "want files are on the stick"
 ls "$S2"/ssb/bundles/*/ | grep -qv '[A-Z+/=]' && ok || fail "file names are FAT-safe"
 
+# Hostile names and inputs (each broke before): --json stays one JSON document for a file name
+# that is not UTF-8, in import and in sync (after the commit).
+BADNAME=$(printf 'bad\xff\xfename.ssb-bundle')
+cp "$STICK/a.ssb-bundle" "$WORK/$BADNAME"
+expect 0 "--json import of a file name that is not UTF-8" -- "$BUNDLE" --path "$WORK/badname" --json import "$WORK/$BADNAME"
+S3=$WORK/stick3
+mkdir -p "$S3"
+"$BUNDLE" init "$S3" > /dev/null
+mkdir -p "$S3/ssb/bundles/0123456789abcdef0123456789abcdef"
+cp "$STICK/a.ssb-bundle" "$S3/ssb/bundles/0123456789abcdef0123456789abcdef/$BADNAME"
+expect 0 "--json sync of a stick with a file name that is not UTF-8" -- "$BUNDLE" --path "$WORK/badname2" --json sync "$S3" --no-mount-check
+[ "$("$SBOT" --path "$WORK/badname2" status | sed 's/.*"messages":\([0-9]*\).*/\1/')" = 486 ] && ok || fail "the oddly named bundle was imported"
+# A FIFO and a link off the stick named like bundles: skipped and reported, never a hang.
+mkfifo "$S3/ssb/bundles/0123456789abcdef0123456789abcdef/fifo.ssb-bundle"
+ln -s /etc/passwd "$S3/ssb/bundles/0123456789abcdef0123456789abcdef/passwd.ssb-bundle"
+expect 0 "sync skips a FIFO and a link" -- timeout 120 "$BUNDLE" --path "$WORK/badname3" --json sync "$S3" --no-mount-check
+grep -q '"skipped":\[{' "$WORK/out" && grep -q 'fifo.ssb-bundle' "$WORK/out" && grep -q 'passwd.ssb-bundle' "$WORK/out" \
+  && ok || fail "the skipped files are reported: $(head -c 400 "$WORK/out")"
+ls "$S3"/ssb/wants/*.ssb-want > /dev/null 2>&1 && ok || fail "the want file was written despite them"
+# --json with a bundle on stdout: the JSON document goes to stderr, the bundle stays clean.
+"$BUNDLE" --path "$A" --json export --all --out - > "$WORK/stdout.ssb-bundle" 2> "$WORK/stdout.json"
+"$BUNDLE" verify "$WORK/stdout.ssb-bundle" > /dev/null 2>&1 && ok || fail "export --out - with --json writes a clean bundle"
+node -e 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))' "$WORK/stdout.json" \
+  && ok || fail "export --out - with --json writes its JSON to stderr: $(head -c 200 "$WORK/stdout.json")"
+# A damaged secret file is local damage (exit 7), not a bundle that failed verification.
+mkdir -p "$WORK/badsecret" && echo "not a secret" > "$WORK/badsecret/secret"
+expect 7 "a damaged secret file" -- "$BUNDLE" --path "$WORK/badsecret" --json import "$STICK/a.ssb-bundle"
+grep -q "secret is damaged" "$WORK/out" && ok || fail "the error names the damaged secret: $(cat "$WORK/out")"
+# A permission error on a path that says "network" is not "another network" (exit 5).
+expect 7 "permission denied under a path named network" -- "$BUNDLE" --path /sys/network-test --json export --all --out "$WORK/x.ssb-bundle"
+# The config: one reader with sbot. Not JSON, or a bad caps value: an error naming file and key.
+mkdir -p "$WORK/badcfg" && echo 'caps = nope' > "$WORK/badcfg/config"
+expect 2 "a config that is not JSON" -- "$BUNDLE" --path "$WORK/badcfg" --json import "$STICK/a.ssb-bundle"
+grep -q 'badcfg/config' "$WORK/out" && ok || fail "the error names the config file"
+echo '{"caps":{"shs":42}}' > "$WORK/badcfg/config"
+expect 2 "caps.shs that is not a key" -- "$BUNDLE" --path "$WORK/badcfg" --json import "$STICK/a.ssb-bundle"
+grep -q 'caps.shs' "$WORK/out" && ok || fail "the error names caps.shs"
+echo '{"caps":{"shs":"1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s="},"prot":8008,"logging":{"level":"info"}}' > "$WORK/badcfg/config"
+expect 0 "unknown config keys are warnings" -- "$BUNDLE" --path "$WORK/badcfg" import "$STICK/a.ssb-bundle"
+grep -q 'unknown key prot' "$WORK/err" && ok || fail "the unknown key is named: $(cat "$WORK/err")"
+! grep -q 'logging' "$WORK/err" && ok || fail "ssb-config's own keys are not warned about"
+# sbot and ssb-bundle agree on a test network: sbot signs with caps.sign, the bundle carries it,
+# and a store with the same config takes it while the main network refuses it.
+HM=$WORK/hmacnet
+mkdir -p "$HM"
+echo '{"caps":{"shs":"eDpGcDd2pneTOV5dasP2SlBx9G0aGRYkLXivalao5GE=","sign":"hIGLt2dl9HBavXumNjjOG2ERlXXzY3cuB+IMlnNVvTE="}}' > "$HM/config"
+"$SBOT" --path "$HM" publish --type post --text "on the test network" > /dev/null
+"$BUNDLE" --path "$HM" -q export --all --out "$WORK/hm.ssb-bundle" > /dev/null
+mkdir -p "$WORK/hm2" && cp "$HM/config" "$WORK/hm2/config"
+expect 0 "a test-network bundle imports with the same config" -- "$BUNDLE" --path "$WORK/hm2" import "$WORK/hm.ssb-bundle"
+expect 5 "... and is another network without it" -- "$BUNDLE" --path "$WORK/hm3" import "$WORK/hm.ssb-bundle"
+
 # Media failures need root in a private mount namespace (a small tmpfs, a read-only mount).
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
   mkdir -p "$WORK/full" "$WORK/ro"
@@ -152,6 +204,10 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
   expect 7 "a read-only medium" -- unshare -m sh -c \
     "mount --bind '$WORK/ro' '$WORK/ro' && mount -o remount,bind,ro '$WORK/ro' && exec '$BUNDLE' --path '$A' --json export --all --out '$WORK/ro/a.ssb-bundle'"
   [ -z "$(ls -A "$WORK/ro")" ] && ok || fail "nothing left on the read-only medium"
+  # A read-only medium under a path that says "network" is still exit 7, not "another network".
+  mkdir -p "$WORK/network-ro"
+  expect 7 "a read-only medium named network" -- unshare -m sh -c \
+    "mount --bind '$WORK/network-ro' '$WORK/network-ro' && mount -o remount,bind,ro '$WORK/network-ro' && exec '$BUNDLE' --path '$A' --json export --all --out '$WORK/network-ro/a.ssb-bundle'"
 else
   echo "skip: ENOSPC and read-only medium checks need root and mount namespaces"
 fi

@@ -141,6 +141,38 @@ else
 fi
 [ "$("$SBOT" --path "$WORK/ro" hist --values false | wc -l)" = 1 ] && ok || fail "nothing was written to the read-only dir"
 
+# --- text that is not UTF-8 is refused before it can be signed (a Latin-1 "café")
+U=$WORK/utf8
+expect_exit 2 "publish --text with a Latin-1 byte" -- "$SBOT" --path "$U" publish --type post --text "$(printf 'caf\xe9')"
+grep -q "not valid UTF-8" "$WORK/err" && grep -q -- "--text" "$WORK/err" && ok || fail "the error names the option: $(cat "$WORK/err")"
+expect_exit 2 "publish --text=… with a Latin-1 byte" -- "$SBOT" --path "$U" publish --type post "--text=$(printf 'caf\xe9')"
+expect_exit 2 "a JSON argument with a Latin-1 byte" -- "$SBOT" --path "$U" publish "$(printf '{"type":"post","text":"caf\xe9"}')"
+printf '{"type":"post","text":"caf\xe9"}' > "$WORK/latin1.json"
+expect_exit 2 "JSON on stdin with a Latin-1 byte" -- sh -c "'$SBOT' --path '$U' publish - < '$WORK/latin1.json'"
+[ "$("$SBOT" --path "$U" hist --values false 2>/dev/null | wc -l)" = 0 ] && ok || fail "nothing was published"
+expect_exit 0 "publish UTF-8 café" -- "$SBOT" --path "$U" publish --type post --text "café"
+"$SBOT" --path "$U" hist --keys false | "$SBOT" --path "$WORK/utf8b" add > /dev/null 2>&1 \
+  && ok || fail "our café message is valid for another store"
+
+# --- the config: one reader for every verb and the server
+C=$WORK/cfg
+mkdir -p "$C" && echo 'port = 8008' > "$C/config"
+expect_exit 2 "publish with a config that is not JSON" -- "$SBOT" --path "$C" publish --type post --text x
+grep -q "cfg/config" "$WORK/err" && ok || fail "the error names the config file: $(cat "$WORK/err")"
+expect_exit 2 "status with a config that is not JSON" -- "$SBOT" --path "$C" status
+echo '{"caps":{"shs":42}}' > "$C/config"
+expect_exit 2 "caps.shs: 42" -- "$SBOT" --path "$C" status
+grep -q "caps.shs" "$WORK/err" && ok || fail "the error names caps.shs: $(cat "$WORK/err")"
+expect_exit 2 "caps.shs: 42 also stops the server" -- "$SBOT" --path "$C" server --port 0 --no-lan --run-for 1
+echo '{"caps":{"sign":"hIGLt2dl9HBavXumNjjOG2ERlXXzY3cuB+IMlnNVvTE="},"frends":{"hops":1}}' > "$C/config"
+expect_exit 0 "publish on a caps.sign network" -- "$SBOT" --path "$C" publish --type post --text signed
+grep -q "unknown key frends" "$WORK/err" && ok || fail "an unknown key is a warning: $(cat "$WORK/err")"
+"$SBOT" --path "$C" hist --keys false 2>/dev/null > "$WORK/hmac.ndjson"
+"$SBOT" --path "$WORK/nohmac" validate < "$WORK/hmac.ndjson" > /dev/null 2>&1 \
+  && fail "a caps.sign message must not verify on the main network" || ok
+"$SBOT" --path "$WORK/nohmac" --hmac hIGLt2dl9HBavXumNjjOG2ERlXXzY3cuB+IMlnNVvTE= validate < "$WORK/hmac.ndjson" > /dev/null 2>&1 \
+  && ok || fail "publish signed with the config's caps.sign"
+
 # --- usage errors
 expect_exit 2 "unknown verb" -- "$SBOT" frobnicate
 expect_exit 2 "publish without a type" -- "$SBOT" publish --text x

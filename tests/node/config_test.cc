@@ -4,6 +4,11 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "ssb/config.h"
 #include "ssb/node.h"
 #include "store/store_test_util.h"
 
@@ -58,7 +63,7 @@ TEST_CASE("node config: a wrong value is refused, naming the key") {
       {R"({"friends":{"hops":11}})", "hops"},
       {R"({"caps":{"shs":"short"}})", "caps.shs"},
       {R"({"lan":{"port":0}})", "lan.port"},
-      {R"([1,2])", "not a JSON object"},
+      {R"([1,2])", "must hold a JSON object"},
       {R"({"port":)", "config"},
   };
   for (const auto& c : cases) {
@@ -66,7 +71,63 @@ TEST_CASE("node config: a wrong value is refused, naming the key") {
     INFO(c.json);
     REQUIRE_FALSE(r.ok());
     INFO(r.status().ToString());
-    CHECK(r.status().code() == Code::kInvalidInput);
+    CHECK(r.status().code() == Code::kInvalidArgument);
     CHECK(r.status().message().find(c.key) != std::string::npos);
   }
+}
+
+TEST_CASE("config: one reader; wrong types of keys we use are errors, unknown keys warnings") {
+  TempDir dir;
+  auto load = [&](const std::string& json) {
+    std::ofstream(dir.File("config"), std::ios::trunc) << json;
+    return LoadConfig(dir.path());
+  };
+  struct Bad {
+    const char* json;
+    const char* key;
+  } bad[] = {
+      {R"({"caps":{"shs":42}})", "caps.shs"},
+      {R"({"caps":{"sign":"short"}})", "caps.sign"},
+      {R"({"caps":"main"})", "caps must be an object"},
+      {R"({"host":7})", "host"},
+      {R"({"seeds":"net:a:1~shs:x"})", "seeds"},
+      {R"({"seeds":[1]})", "seeds"},
+      {R"({"connections":{"incoming":{"net":[{"port":"x"}]}}})", "connections.incoming.net[0].port"},
+      {R"({"timers":{"inactivity":5}})", "timers.inactivity"},
+      {R"({"blobs":{"max":0}})", "blobs.max"},
+      {R"({"local":"no"})", "local"},
+      {"caps = nope", "not valid JSON"},
+  };
+  for (const auto& b : bad) {
+    auto r = load(b.json);
+    INFO(b.json);
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().ToString());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message().find(b.key) != std::string::npos);
+    CHECK(r.status().message().find(dir.File("config")) != std::string::npos);
+  }
+  auto ok = load(R"({"caps":{"shs":"eDpGcDd2pneTOV5dasP2SlBx9G0aGRYkLXivalao5GE=",
+                              "sign":"hIGLt2dl9HBavXumNjjOG2ERlXXzY3cuB+IMlnNVvTE="},
+                     "port":"9010","prot":1,"friends":{"dunbar":150,"hopz":1},
+                     "logging":{"level":"info"},"k\u00e9y":1})");
+  REQUIRE(ok.ok());
+  CHECK(ok->port == 9010);
+  CHECK(ok->sign.has_value());
+  CHECK(ok->shs != kMainNetKey);
+  // Unknown keys are named (non-ASCII ones quoted); ssb-config's own are ignored quietly.
+  CHECK(ok->unknown_keys == std::vector<std::string>{"prot", "\"k\\xc3\\xa9y\""});
+  CHECK(ok->ignored_keys == std::vector<std::string>{"friends.dunbar", "friends.hopz", "logging.level"});
+  auto warnings = ConfigWarnings(*ok);
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].find("unknown key prot") != std::string::npos);
+  CHECK(warnings[0].find(dir.File("config")) != std::string::npos);
+  // A null caps.sign is the main network's "none".
+  auto none = load(R"({"caps":{"sign":null}})");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->sign.has_value());
+  // Something that is not a regular file, or far too large, is refused without being read.
+  std::filesystem::remove(dir.File("config"));
+  REQUIRE(::mkfifo(dir.File("config").c_str(), 0644) == 0);
+  CHECK(LoadConfig(dir.path()).status().code() == Code::kInvalidArgument);
 }

@@ -24,6 +24,8 @@ inline constexpr uint32_t kBundleVersion = 1;
 inline constexpr size_t kBundleMaxHeader = 16u << 20;
 inline constexpr size_t kBundleMaxMessageRecord = 256u << 10;
 inline constexpr size_t kBundleMaxBlobRecord = (8u << 20) + 32;
+// Blob entries in one header; each id at most once.
+inline constexpr size_t kBundleMaxBlobs = 100000;
 
 // One feed's messages in a bundle: sequences first..last, all present, in order.
 struct BundleRange {
@@ -59,7 +61,9 @@ struct BundleHeader {
 
 // The network identity recorded in bundles and want files.
 std::string NetworkIdFromKey(std::span<const uint8_t, 32> shs_key);
-// The main network's caps.shs (PROTOCOL.md §3).
+// The sign-key identity recorded in bundle headers: hex sha256 of caps.sign, "" without one.
+std::string SignIdFromKey(const std::optional<HmacKey>& sign_cap);
+// The main network's caps.shs (PROTOCOL.md §3): kMainNetKey of ssb/keys.h.
 const std::array<uint8_t, 32>& MainNetKey();
 
 // Header JSON without the signature (the signed bytes), and parsing with limits.
@@ -85,6 +89,9 @@ class BundleReader {
  public:
   // `path` "-" reads standard input.
   static Result<std::unique_ptr<BundleReader>> Open(const std::string& path);
+  // Reads an open file from its start (it is rewound; the reader uses a duplicate of `fd`, which
+  // the caller keeps). `name` names it in errors.
+  static Result<std::unique_ptr<BundleReader>> OpenFd(int fd, const std::string& name);
   ~BundleReader();
 
   const BundleHeader& header() const { return header_; }
@@ -98,6 +105,7 @@ class BundleReader {
 
  private:
   explicit BundleReader(std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<BundleReader>> Start(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   BundleHeader header_;
   size_t range_index_ = 0;

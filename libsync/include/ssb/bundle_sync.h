@@ -30,6 +30,11 @@ struct ExportOptions {
   std::string sign_key;                   // hex sha256 of caps.sign, "" on main net
   bool dry_run = false;                   // plan only
   bool verify_after_write = true;         // read every written part back
+  // When >= 0, `out` is a file name inside this directory (not owned), and every file is made,
+  // renamed and read back relative to it without following links (a stick's folder).
+  // ExportResult::files then holds names; out_dir_name names the folder in errors.
+  int out_dir_fd = -1;
+  std::string out_dir_name;
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
@@ -44,7 +49,8 @@ struct ExportResult {
 };
 
 // Writes the selection to `out` ("-" = stdout, one part only). With several parts the files are
-// `out` with ".partN" appended. Files are written atomically (temp, fsync, rename, fsync dir).
+// `out` with ".partN" appended. Files are written atomically (temp, fsync, rename, fsync dir);
+// a symbolic link at a final name is replaced, never written through.
 // Nothing to export → ok with no files. Error: kNoSpace, kIoError, kInvalidArgument.
 Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair& exporter,
                                   const ExportOptions& options, const std::string& out);
@@ -88,10 +94,15 @@ struct ImportReport {
 
 // Verifies the whole file first (container, signature, every message, chains against the
 // store), then applies it in transactions. Errors (nothing applied): kInvalidInput (damaged or
-// forged), kUnsupported (newer format), kPermissionDenied with "network" in the message for a
-// bundle of another network, kInvalidMessage (a message fails validation).
+// forged), kUnsupported (newer format), kWrongNetwork for a bundle of another network, kInvalidMessage (a message fails validation).
 Result<ImportReport> ImportBundle(Store& store, BlobStore* blobs, const std::string& path,
                                   const ImportOptions& options);
+
+// The same for a bundle file already open (a file on a stick, opened without following links
+// and checked to be a regular file): read from its start; `name` names it in the report and
+// errors. The caller keeps `fd`.
+Result<ImportReport> ImportBundleFd(Store& store, BlobStore* blobs, int fd,
+                                    const std::string& name, const ImportOptions& options);
 
 // Verifies a bundle without a store; with `store` also says what import would do.
 Result<ImportReport> VerifyBundle(const std::string& path, Store* store,

@@ -42,8 +42,8 @@ struct NodeConfig {
   bool verbose = false;                        // log every connection and stream
 };
 
-// Reads <data_dir>/config (JSON with ssb-config's keys) over the defaults. A missing file is
-// not an error. Errors: kInvalidInput naming the key that is wrong.
+// Reads <data_dir>/config (ssb/config.h: JSON with ssb-config's keys) over the defaults. A
+// missing file is not an error. Errors: kInvalidInput naming the file and the key that is wrong.
 Result<NodeConfig> LoadNodeConfig(const std::string& data_dir);
 
 class Node {

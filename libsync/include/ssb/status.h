@@ -28,6 +28,7 @@ enum class Code : uint8_t {
   kBusy = 10,            // another process holds a lock; try later
   kNoSpace = 11,
   kPermissionDenied = 12,
+  kWrongNetwork = 13,    // a bundle, want file or stick of another network (caps.shs / caps.sign)
 };
 
 // Short lower-case name of a code ("invalid-message"); stable, used in JSON output.
@@ -51,6 +52,7 @@ class [[nodiscard]] Status {
   static Status Busy(std::string m) { return {Code::kBusy, std::move(m)}; }
   static Status NoSpace(std::string m) { return {Code::kNoSpace, std::move(m)}; }
   static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
+  static Status WrongNetwork(std::string m) { return {Code::kWrongNetwork, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
