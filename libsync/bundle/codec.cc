@@ -200,7 +200,7 @@ Result<BundleHeader> ParseBundleHeaderJson(std::string_view text) {
   std::set<std::string_view> blob_ids;
   for (const auto& b : blobs->items()) {
     BundleBlob blob;
-    if (!b.is_object() || !GetStr(b, "id", &blob.id) || !IsBlobId(blob.id) ||
+    if (!b.is_object() || !GetStr(b, "id", &blob.id) || !IsStrictBlobId(blob.id) ||
         !GetInt(b, "size", 0, kBundleMaxBlobRecord, &d)) {
       return Bad("header: bad blob entry");
     }

@@ -109,7 +109,7 @@ Result<WantFile> MakeWantFile(Store& store, const BlobStore* blobs, const std::s
     // The store's index of referenced blobs, newest reference first: when more than the limit
     // are missing, the recent ones are asked for.
     SSB_RETURN_IF_ERROR(store.ReferencedBlobs([&](const std::string& id) {
-      if (!blobs->Has(id)) w.blobs.push_back(id);
+      if (IsStrictBlobId(id) && !blobs->Has(id)) w.blobs.push_back(id);
       return w.blobs.size() < kMaxWantBlobs;
     }));
   }
@@ -160,7 +160,7 @@ Result<WantFile> ParseWantFile(std::string_view text) {
     w.clock[clock->keys()[i]] = static_cast<int64_t>(seq.as_number());
   }
   for (const auto& b : blobs->items()) {
-    if (!b.is_string() || !IsBlobId(b.as_string())) return Status::InvalidInput("want file: bad blob id");
+    if (!b.is_string() || !IsStrictBlobId(b.as_string())) return Status::InvalidInput("want file: bad blob id");
     w.blobs.push_back(b.as_string());
   }
   // The signature covers the canonical form; anything else in the file fails here.

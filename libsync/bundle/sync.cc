@@ -27,7 +27,7 @@ constexpr size_t kRecordOverhead = 5;
 // Blob ids mentioned anywhere in a message's JSON text.
 void BlobRefs(std::string_view text, std::vector<std::string>* out) {
   for (size_t i = text.find('&'); i != std::string_view::npos; i = text.find('&', i + 1)) {
-    if (i + 52 <= text.size() && IsBlobId(text.substr(i, 52))) out->emplace_back(text.substr(i, 52));
+    if (i + 52 <= text.size() && IsStrictBlobId(text.substr(i, 52))) out->emplace_back(text.substr(i, 52));
   }
 }
 
@@ -233,7 +233,9 @@ Result<ExportResult> ExportBundle(Store& store, BlobStore* blobs, const Keypair&
     const std::vector<std::string>* lists[] = {&opt.wanted_blobs, &own_refs, &other_refs};
     for (const auto* list : lists) {
       for (const auto& id : *list) {
-        if (!IsBlobId(id) || !seen.insert(id).second) continue;
+        // A receiver's list is untrusted: "&…=Xsha256" names a blob we hold, but a bundle header
+        // listing it under that spelling would be refused by every reader.
+        if (!IsStrictBlobId(id) || !seen.insert(id).second) continue;
         auto size = blobs->Size(id);
         if (!size.ok() || used + *size > opt.blob_budget) continue;
         used += *size;

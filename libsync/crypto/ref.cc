@@ -58,6 +58,7 @@ bool IsFeedId(std::string_view s, bool allow_sha256_suffix) {
 
 bool IsMsgId(std::string_view s) { return IsHashRef(s, '%', "sha256"); }
 bool IsBlobId(std::string_view s) { return IsHashRef(s, '&', "sha256"); }
+bool IsStrictBlobId(std::string_view s) { return IsBlobId(s) && s[45] == '.'; }
 
 bool IsLink(std::string_view s) {
   auto q = s.find('?');

@@ -14,6 +14,10 @@ namespace ssb {
 bool IsFeedId(std::string_view s, bool allow_sha256_suffix = false);
 bool IsMsgId(std::string_view s);    // "%<b64 32>.sha256"
 bool IsBlobId(std::string_view s);   // "&<b64 32>.sha256"
+// A blob id spelled exactly as BlobIdFromDigest spells it (a literal '.' before "sha256";
+// IsBlobId, like ssb-ref, accepts any character there). Our own formats (bundle headers, want
+// files) use only these: a blob's id is also the key it is stored, wanted and compared under.
+bool IsStrictBlobId(std::string_view s);
 // ssb-ref isLink: any of the three, optionally followed by "?query".
 bool IsLink(std::string_view s);
 
