@@ -131,6 +131,12 @@ int main(int argc, char** argv) {
       {"blobs.want", {}, "fetch blob ID from peers (needs the running server)", NeedsServer},
       {"migrate", {}, "import ssb-server's or ssb-db2's log from the data dir (done on first "
        "use; --from-start reads it all again)", sbot::MigrateVerb},
+      {"invite.accept", {}, "redeem a pub's invite CODE: the pub follows us, we follow it and dial it",
+       sbot::InviteAccept},
+      {"invite.create", {}, "make an invite code for this server (as a pub): --uses N --note T --external HOST",
+       NeedsServer},
+      {"room.join", {}, "join the room at ADDR: stay connected, reach its attendants through it",
+       NeedsServer},
   };
 
   sbot::Globals g;

@@ -52,6 +52,9 @@ const std::vector<RemoteVerb>& RemoteVerbs() {
       {"blobs.want", {"blobs", "want"}, CallType::kAsync},
       {"blobs.ls", {"blobs", "ls"}, CallType::kSource},
       {"blobs.rm", {"blobs", "rm"}, CallType::kAsync},
+      {"invite.accept", {"invite", "accept"}, CallType::kAsync},
+      {"invite.create", {"invite", "create"}, CallType::kAsync},
+      {"room.join", {"room", "join"}, CallType::kAsync},
   };
   return verbs;
 }

@@ -22,6 +22,8 @@ int BlobsGet(Context& ctx, const VerbArgs& args);
 int BlobsHas(Context& ctx, const VerbArgs& args);
 int BlobsList(Context& ctx, const VerbArgs& args);
 int BlobsRemove(Context& ctx, const VerbArgs& args);
+// invite.accept CODE without a running server (invites.cc).
+int InviteAccept(Context& ctx, const VerbArgs& args);
 // friends.follow / unfollow / block / unblock: publishes {type: contact, contact, field: value}.
 int Contact(Context& ctx, const VerbArgs& args, const char* field, bool value);
 

@@ -61,7 +61,14 @@ asio::awaitable<Result<json::Value>> RedeemInvite(const InviteCode& code, const 
     if (answer.status().message() == "connection closed") {
       co_return Status::IoError("the pub closed the connection before answering invite.use");
     }
-    co_return Status::PermissionDenied("invite not accepted: " + answer.status().message());
+    const std::string& why = answer.status().message();
+    if (why.find("not in list of allowed methods") != std::string::npos) {
+      // ssb-invite lets a guest key call invite.use only while its code has uses left.
+      co_return Status::PermissionDenied(
+          "invite not accepted: the pub does not honour this code (used up, expired, or not one "
+          "of its codes): " + why);
+    }
+    co_return Status::PermissionDenied("invite not accepted: " + why);
   }
   co_return answer;
 }
