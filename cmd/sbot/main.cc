@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
       {"blobs.has", {}, "print true if blob ID is stored", sbot::BlobsHas},
       {"blobs.ls", {}, "list stored blob ids", sbot::BlobsList},
       {"blobs.rm", {}, "remove blob ID", sbot::BlobsRemove},
-      {"server", {"start"}, "run the server: --host --port --hops --seed ADDR --no-lan --no-ebt --run-for S",
+      {"server", {"start"}, "run the server: --host --port --hops --seed ADDR --no-lan --no-ebt --room --external HOST --run-for S",
        sbot::Server},
       {"gossip.connect", {}, "connect the running server to ADDR (net:HOST:PORT~shs:KEY)",
        NeedsServer},

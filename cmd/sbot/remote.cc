@@ -6,6 +6,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include "ssb/feed_ops.h"
 #include "ssb/muxrpc.h"
 #include "ssb/net.h"
+#include "ssb/address.h"
 #include "ssb/node.h"
 #include "ssb/ref.h"
 
@@ -210,16 +212,41 @@ int Server(Context& ctx, const VerbArgs& a) {
   const Value& o = a.options;
   int64_t port = c.port, hops = c.hops;
   double run_for = 0;
-  bool lan = c.lan, ebt = c.ebt, verbose = false;
-  std::string host = c.host;
-  std::vector<std::string> seeds;
-  ssb::Status st = OptString(o, "host", &host);
+  bool lan = c.lan, ebt = c.ebt, verbose = false, room = c.room;
+  std::string host = c.host, external = c.external;
+  // Every option is one of these: a misspelt one must not be ignored.
+  ssb::Status st;
+  for (const std::string& key : o.keys()) {
+    static const char* const kKnown[] = {"host", "port", "hops", "run-for", "lan", "ebt", "verbose",
+                                         "room", "external", "gossip", "seed"};
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+      st = ssb::Status::InvalidArgument("sbot server: unknown option --" + key);
+      break;
+    }
+  }
+  if (!a.positional.empty() && st.ok()) {
+    st = ssb::Status::InvalidArgument("sbot server takes no arguments (\"" + a.positional[0] + "\")");
+  }
+  if (st.ok()) st = OptString(o, "host", &host);
   if (st.ok()) st = OptInt(o, "port", &port);
   if (st.ok()) st = OptInt(o, "hops", &hops);
   if (st.ok()) st = OptNumber(o, "run-for", &run_for);
   if (st.ok()) st = OptBool(o, "lan", &lan);
   if (st.ok()) st = OptBool(o, "ebt", &ebt);
   if (st.ok()) st = OptBool(o, "verbose", &verbose);
+  if (st.ok()) st = OptBool(o, "room", &room);
+  if (st.ok()) st = OptString(o, "external", &external);
+  if (st.ok() && !external.empty() && !ssb::IsValidHost(external)) {
+    st = ssb::Status::InvalidArgument("--external must be a host name or address");
+  }
+  if (st.ok() && o.Find("gossip")) {
+    const Value* g = o.Find("gossip");
+    if (!g->is_object() || g->size() != 1 || !g->Find("pub")) {
+      st = ssb::Status::InvalidArgument("of --gossip.*, only --gossip.pub true|false is known");
+    } else {
+      st = OptBool(*g, "pub", &c.dial_pubs);
+    }
+  }
   if (st.ok() && o.Find("seed")) {
     std::string seed;
     st = OptString(o, "seed", &seed);
@@ -234,6 +261,8 @@ int Server(Context& ctx, const VerbArgs& a) {
   c.lan = lan;
   c.ebt = ebt;
   c.verbose = verbose;
+  c.room = room;
+  c.external = external;
   c.run_for_seconds = run_for;
   if (!ctx.globals().hmac.empty()) {
     auto opt = ctx.ValidateOptions();

@@ -66,6 +66,22 @@ Status Host(const Value& v, std::string* out) {
   return Status::Ok();
 }
 
+Status BoundedString(const Value& v, size_t max, std::string* out) {
+  if (!v.is_string() || v.as_string().size() > max) {
+    return Bad("must be a string of at most " + std::to_string(max) + " bytes");
+  }
+  *out = v.as_string();
+  return Status::Ok();
+}
+
+// A count in [1, hi].
+Status Size(const Value& v, int64_t hi, size_t* out) {
+  int64_t n;
+  SSB_RETURN_IF_ERROR(Int(v, 1, hi, &n));
+  *out = static_cast<size_t>(n);
+  return Status::Ok();
+}
+
 // One key we use: its dotted path and how its value is checked and stored. Applied in table
 // order, so a later row wins over an earlier one (the long form of host/port over the short).
 struct KeySpec {
@@ -101,6 +117,16 @@ const KeySpec kKeys[] = {
        if (const Value* p = first.Find("port")) {
          Status st = Port(*p, 0, &c.port);
          if (!st.ok()) return Bad("[0].port " + st.message());
+       }
+       // ssb-config: the public host(s) others reach us at; the first goes into invites.
+       if (const Value* ext = first.Find("external")) {
+         const Value* one = ext->is_array() && ext->size() > 0 ? &ext->items()[0] : ext;
+         // The server checks the host's spelling (LoadNodeConfig): the address parser is
+         // network code, which the bundle tool must not depend on.
+         if (!one->is_string() || one->as_string().empty()) {
+           return Bad("[0].external must be a host name or address (or an array of them)");
+         }
+         c.external = one->as_string();
        }
        return Status::Ok();
      }},
@@ -156,6 +182,38 @@ const KeySpec kKeys[] = {
        int64_t n;
        SSB_RETURN_IF_ERROR(Int(v, 0, 1000, &n));
        c.gossip_connections = static_cast<size_t>(n);
+       return Status::Ok();
+     }},
+    {"gossip.pub", [](const Value& v, Config& c) { return Bool(v, &c.gossip_pub); }},
+    {"gossip.rooms",
+     [](const Value& v, Config& c) {
+       int64_t n;
+       SSB_RETURN_IF_ERROR(Int(v, 0, 50, &n));
+       c.gossip_rooms = static_cast<size_t>(n);
+       return Status::Ok();
+     }},
+    {"room",
+     [](const Value& v, Config& c) {
+       if (!v.is_bool()) return Bad("must be true, false or {\"enabled\": …}");
+       c.room = v.as_bool();
+       return Status::Ok();
+     }},
+    {"room.enabled", [](const Value& v, Config& c) { return Bool(v, &c.room); }},
+    {"room.name", [](const Value& v, Config& c) { return BoundedString(v, 200, &c.room_name); }},
+    {"room.description",
+     [](const Value& v, Config& c) { return BoundedString(v, 1000, &c.room_description); }},
+    {"room.max_attendants",
+     [](const Value& v, Config& c) { return Size(v, 100000, &c.room_max_attendants); }},
+    {"room.max_tunnels_per_peer",
+     [](const Value& v, Config& c) { return Size(v, 1000, &c.room_max_tunnels_per_peer); }},
+    {"room.max_tunnel_opens_per_minute",
+     [](const Value& v, Config& c) { return Size(v, 100000, &c.room_max_tunnel_opens_per_minute); }},
+    {"room.max_tunnels", [](const Value& v, Config& c) { return Size(v, 100000, &c.room_max_tunnels); }},
+    {"room.max_tunnel_bytes",
+     [](const Value& v, Config& c) {
+       int64_t n;
+       SSB_RETURN_IF_ERROR(Int(v, 0, int64_t{1} << 53, &n));
+       c.room_max_tunnel_bytes = static_cast<uint64_t>(n);
        return Status::Ok();
      }},
     {"blobs.max",
@@ -260,6 +318,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& file) {
   if (!v->is_object()) return Bad(file + " must hold a JSON object");
   Config c;
   c.file = file;
+  // ssb-room: a `room` object turns the room on unless its `enabled` says otherwise.
+  if (const Value* room = v->Find("room"); room && room->is_object()) c.room = true;
   Walk w;
   SSB_RETURN_IF_ERROR(Collect(*v, "", file, &w));
   for (const auto& spec : kKeys) {

@@ -1,4 +1,4 @@
-// Listening, dialing, the peer table and the gossip schedule.
+// Listening, dialing (TCP and tunnels), the peer table and the connection manager.
 #include "connections.h"
 
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <random>
+#include <set>
 #include <sys/stat.h>
 
 #include "lan.h"
@@ -25,6 +26,16 @@ using asio::awaitable;
 using asio::ip::tcp;
 using json::Value;
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+const std::vector<std::string> kTunnelConnect = {"tunnel", "connect"};
+constexpr size_t kMaxTunnelsInPerRoom = 32;  // incoming tunnels through one room at once
+constexpr int64_t kSaveEveryMs = 5000;
+
+int64_t Now() { return static_cast<int64_t>(NowMs()); }
+
+uint32_t Random() {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  return static_cast<uint32_t>(rng());
+}
 
 }  // namespace
 
@@ -75,14 +86,35 @@ Status Connections::Open() {
     ::chmod(path.c_str(), 0600);  // the owner's door: nobody else may open it
     local_path_ = path;
   }
+  limits_.max_rooms = config.max_rooms;
+  limits_.max_peers = config.max_outgoing;
+  limits_.dial_pubs = config.dial_pubs;
+  db_path_ = config.data_dir + "/peers.json";
+  size_t skipped = 0;
+  std::string warning;
+  auto db = PeerDb::Load(db_path_, &skipped, &warning);
+  if (!db.ok()) return db.status();
+  db_ = std::move(db).value();
+  if (!warning.empty()) {
+    node_.Log("peers.json: " + (skipped ? "skipped " + std::to_string(skipped) + " entries: " : std::string("ignored: ")) +
+              warning);
+  }
+  // Seeds come from the config alone: those no longer in it are forgotten.
+  std::set<std::string> seeds;
   for (const std::string& seed : config.seeds) {
-    auto addrs = ParseMultiserver(seed);
-    if (!addrs.ok()) {
-      node_.Log("ignoring seed " + seed + ": " + addrs.status().message());
+    auto a = ParseDialAddress(seed);
+    if (!a.ok()) {
+      node_.Log("ignoring seed " + seed + ": " + a.status().message());
       continue;
     }
-    for (const auto& a : *addrs) AddGossip(a, "seed");
+    seeds.insert(FormatDialAddress(*a));
+    Remember(*a, PeerSource::kSeed);
   }
+  std::vector<std::string> gone;
+  for (const auto& [address, e] : db_.entries()) {
+    if (e.source == PeerSource::kSeed && !seeds.count(address)) gone.push_back(address);
+  }
+  for (const auto& a : gone) db_.Remove(a);
   return Status::Ok();
 }
 
@@ -97,6 +129,15 @@ void Connections::Stop() {
   if (acceptor_) acceptor_->close(ec);
   if (local_acceptor_) local_acceptor_->close(ec);
   for (auto& [c, p] : peers_) p->conn->Close();
+  db_dirty_ = true;
+  SaveDb();
+}
+
+void Connections::SaveDb() {
+  if (!db_dirty_ || db_path_.empty()) return;
+  db_dirty_ = false;
+  db_saved_ = Now();
+  if (Status st = db_.Save(db_path_); !st.ok()) node_.Log("saving peers.json: " + st.message());
 }
 
 uint16_t Connections::port() const { return acceptor_ ? acceptor_->local_endpoint().port() : 0; }
@@ -155,25 +196,36 @@ awaitable<void> Connections::IncomingPeer(tcp::socket socket) {
     }
     co_return;
   }
+  auto [peer, fresh] = Adopt(std::move(sc).value(), where, false);
+  if (fresh) co_await RunPeer(peer);
+}
+
+std::pair<std::shared_ptr<Peer>, bool> Connections::Adopt(net::SecureConnection sc,
+                                                         std::string where, bool outgoing) {
   auto peer = std::make_shared<Peer>();
-  peer->id = FeedIdFromKey(sc->peer);
-  peer->address = where;
-  peer->owner = sc->peer == node_.keys.public_key();
-  rpc::PeerInfo info;
-  info.id = sc->peer;
-  info.owner = peer->owner;
-  info.is_client = true;
-  info.address = where;
-  if (!peer->owner && IsConnected(peer->id)) {
-    if (node_.config.verbose) node_.Log("already connected to " + peer->id + "; dropping the new one");
-    sc->transport->Abort();
-    co_return;
+  peer->key = sc.peer;
+  peer->id = FeedIdFromKey(sc.peer);
+  peer->address = std::move(where);
+  peer->outgoing = outgoing;
+  peer->owner = sc.peer == node_.keys.public_key();
+  if (!peer->owner) {
+    if (auto existing = PeerById(peer->id)) {
+      // Raced with its own dial to us, or a second way to the same peer: keep the first.
+      if (node_.config.verbose) node_.Log("already connected to " + peer->id + "; dropping the new one");
+      sc.transport->Abort();
+      return {existing, false};
+    }
   }
+  rpc::PeerInfo info;
+  info.id = sc.peer;
+  info.owner = peer->owner;
+  info.is_client = !outgoing;
+  info.address = peer->address;
   rpc::ConnectionLimits limits;
   limits.idle_timeout = node_.config.idle_timeout;
   peer->conn = std::make_shared<rpc::Connection>(node_.io.get_executor(),
-                                                 std::move(sc->transport), &api_, info, limits);
-  co_await RunPeer(peer);
+                                                 std::move(sc.transport), &api_, info, limits);
+  return {peer, true};
 }
 
 awaitable<void> Connections::LocalAcceptLoop() {
@@ -203,52 +255,79 @@ awaitable<void> Connections::LocalAcceptLoop() {
   }
 }
 
-awaitable<Status> Connections::Dial(NetShsAddress address) {
-  std::string label = FormatAddress(address);
-  tcp::resolver resolver(node_.io);
-  auto [rec, results] = co_await resolver.async_resolve(address.host,
-                                                        std::to_string(address.port), kNoThrow);
-  if (rec) co_return Status::IoError("cannot resolve " + address.host + ": " + rec.message());
-  tcp::socket socket(node_.io);
-  asio::steady_timer timeout(node_.io, std::chrono::seconds(10));
-  timeout.async_wait([&socket](const asio::error_code& ec) {
-    if (!ec) {
-      asio::error_code ignored;
-      socket.close(ignored);
-    }
-  });
-  auto [cec, ep] = co_await asio::async_connect(socket, results, kNoThrow);
-  timeout.cancel();
-  if (cec) co_return Status::IoError("cannot connect to " + label + ": " + cec.message());
-  std::string where = net::RemoteLabel(socket);
+awaitable<Result<std::shared_ptr<Peer>>> Connections::Dial(const DialAddress& address) {
   net::HandshakeOptions hopt;
   hopt.network_key = node_.config.network_key;
-  auto sc = co_await net::HandshakeAsClient(std::move(socket), node_.keys, address.key, hopt);
-  if (!sc.ok()) co_return Status(sc.status().code(), label + ": " + sc.status().message());
-  std::string id = FeedIdFromKey(sc->peer);
-  if (IsConnected(id)) {
-    sc->transport->Abort();
-    co_return Status::Ok();  // raced with its own dial to us: keep the first
+  if (address.kind == DialAddress::Kind::kNet) {
+    auto sc = co_await net::DialNetShs(address.net, node_.keys, hopt);
+    if (!sc.ok()) co_return sc.status();
+    std::string where = sc->transport->Describe();
+    auto [peer, fresh] = Adopt(std::move(sc).value(), where, true);
+    if (fresh) asio::co_spawn(node_.io, RunPeer(peer), asio::detached);
+    co_return peer;
   }
-  auto peer = std::make_shared<Peer>();
-  peer->id = id;
-  peer->address = where;
-  peer->outgoing = true;
-  peer->owner = sc->peer == node_.keys.public_key();
-  rpc::PeerInfo info;
-  info.id = sc->peer;
-  info.owner = peer->owner;
-  info.address = where;
-  rpc::ConnectionLimits limits;
-  limits.idle_timeout = node_.config.idle_timeout;
-  peer->conn = std::make_shared<rpc::Connection>(node_.io.get_executor(),
-                                                 std::move(sc->transport), &api_, info, limits);
-  asio::co_spawn(node_.io, RunPeer(peer), asio::detached);
-  co_return Status::Ok();
+  // Through a room: its tunnel.connect carries our handshake to the target.
+  const TunnelAddress& t = address.tunnel;
+  std::string label = FormatTunnelAddress(t);
+  auto room = PeerById(FeedIdFromKey(t.portal));
+  if (!room || !room->room) {
+    co_return Status::NotFound(label + ": the room " + FeedIdFromKey(t.portal) +
+                               " is not connected");
+  }
+  Value opts = Value::Object();
+  opts.Set("target", Value::String(FeedIdFromKey(t.target)));
+  opts.Set("portal", Value::String(FeedIdFromKey(t.portal)));
+  Value args = Value::Array();
+  args.Push(std::move(opts));
+  auto stream = room->conn->Open(rpc::CallType::kDuplex, kTunnelConnect, std::move(args));
+  std::string where = "tunnel:" + room->id + ":" + FeedIdFromKey(t.target);
+  auto sc = co_await net::HandshakeAsClient(net::TunnelByteStream(stream, where), node_.keys,
+                                            t.target, hopt);
+  if (!sc.ok()) co_return Status(sc.status().code(), label + ": " + sc.status().message());
+  auto [peer, fresh] = Adopt(std::move(sc).value(), where, true);
+  if (fresh) {
+    peer->tunnel = true;
+    peer->via = t.portal;
+    asio::co_spawn(node_.io, RunPeer(peer), asio::detached);
+  }
+  co_return peer;
+}
+
+awaitable<Status> Connections::AcceptTunnel(std::shared_ptr<rpc::Stream> stream,
+                                            std::shared_ptr<Peer> room, PublicKey origin) {
+  size_t& open = tunnels_in_[room->key];
+  if (open >= kMaxTunnelsInPerRoom) {
+    stream->End(Status::LimitExceeded("too many tunnels through this room at once"));
+    co_return Status::LimitExceeded("too many tunnels from " + room->id);
+  }
+  ++open;
+  std::string where = "tunnel:" + room->id + ":" + FeedIdFromKey(origin);
+  net::HandshakeOptions hopt;
+  hopt.network_key = node_.config.network_key;
+  auto sc = co_await net::HandshakeAsServer(
+      net::TunnelByteStream(stream, where), node_.keys, hopt,
+      // The room names who is coming; anyone else in the tunnel is refused before msg4.
+      [origin](const PublicKey& client) { return client == origin; });
+  Status result = sc.status();
+  if (sc.ok()) {
+    auto [peer, fresh] = Adopt(std::move(sc).value(), where, false);
+    if (fresh) {
+      peer->tunnel = true;
+      peer->via = room->key;
+      co_await RunPeer(peer);
+    }
+  } else if (node_.config.verbose) {
+    node_.Log("tunnel from " + where + " failed: " + result.message());
+  }
+  if (auto it = tunnels_in_.find(room->key); it != tunnels_in_.end() && --it->second == 0) {
+    tunnels_in_.erase(it);
+  }
+  co_return result;
 }
 
 awaitable<void> Connections::RunPeer(std::shared_ptr<Peer> peer) {
   peer->connected_at = NowMs();
+  peer->serial = next_serial_++;
   peers_[peer->conn.get()] = peer;
   if (!peer->owner) {
     node_.Log("connected " + peer->id + " (" + peer->address +
@@ -258,7 +337,13 @@ awaitable<void> Connections::RunPeer(std::shared_ptr<Peer> peer) {
   }
   Status why = co_await peer->conn->Run();
   peers_.erase(peer->conn.get());
-  if (!peer->owner && events_.disconnected) events_.disconnected(peer, why);
+  if (!peer->owner) {
+    if (!peer->dialed.empty()) {
+      db_.Dropped(peer->dialed, Now(), limits_);
+      Changed();
+    }
+    if (events_.disconnected) events_.disconnected(peer, why);
+  }
 }
 
 awaitable<void> Connections::KeepAlive(std::shared_ptr<Peer> peer) {
@@ -279,82 +364,95 @@ awaitable<void> Connections::KeepAlive(std::shared_ptr<Peer> peer) {
   }
 }
 
-bool Connections::AddGossip(const NetShsAddress& a, const std::string& source) {
-  if (a.key == node_.keys.public_key()) return false;
-  std::string key = FormatAddress(a);
-  auto [it, added] = gossip_.try_emplace(key);
-  if (added) {
-    it->second.address = a;
-    it->second.source = source;
-  } else if (source == "manual" || source == "seed") {
-    it->second.source = source;
+bool Connections::Remember(const DialAddress& a, PeerSource source, const std::string& note) {
+  if (a.key() == node_.keys.public_key()) return false;
+  std::string key = FormatDialAddress(a);
+  bool fresh = db_.Find(key) == nullptr;
+  auto e = db_.Add(a, source, Now(), node_.keys.public_key());
+  if (!e.ok()) {
+    if (fresh && node_.config.verbose) node_.Log("not remembering " + key + ": " + e.status().message());
+    return false;
   }
-  it->second.heard = std::chrono::steady_clock::now();
-  return added;
+  if (!note.empty() && (*e)->note.empty()) (*e)->note = note.substr(0, kMaxPeerErrorBytes);
+  if (PeerDb::Stored(**e)) Changed();
+  return fresh;
 }
 
-awaitable<Status> Connections::Connect(const NetShsAddress& a) {
-  AddGossip(a, "manual");
-  std::string label = FormatAddress(a);
-  if (auto it = gossip_.find(label); it != gossip_.end()) it->second.connecting = true;
-  Status st = co_await Dial(a);
-  if (auto it = gossip_.find(label); it != gossip_.end()) {
-    it->second.connecting = false;
-    if (!st.ok()) ++it->second.failures;
+bool Connections::AddGossip(const NetShsAddress& a, PeerSource source) {
+  DialAddress d;
+  d.net = a;
+  return Remember(d, source);
+}
+
+awaitable<Result<std::shared_ptr<Peer>>> Connections::Connect(const DialAddress& a,
+                                                              PeerSource source) {
+  if (a.key() == node_.keys.public_key()) co_return Status::InvalidArgument("that is our own address");
+  Remember(a, source);
+  std::string label = FormatDialAddress(a);
+  db_.DialStarted(label, Now());
+  auto peer = co_await Dial(a);
+  if (peer.ok()) {
+    db_.DialSucceeded(label, Now());
+    if ((*peer)->outgoing && (*peer)->dialed.empty()) (*peer)->dialed = label;
+  } else {
+    db_.DialFailed(label, Now(), peer.status().message(), Random(), limits_);
   }
-  co_return st;
+  Changed();
+  co_return peer;
+}
+
+DialView Connections::View() const {
+  DialView view;
+  for (const auto& [c, p] : peers_) {
+    if (p->owner || p->conn->closed()) continue;
+    view.connected.insert(p->key);
+    if (p->room) {
+      view.rooms_connected.insert(p->key);
+      ++view.rooms;
+    } else if (p->outgoing) {
+      ++view.outgoing_peers;
+      const PeerEntry* e = db_.Find(p->dialed);
+      if (e && e->source == PeerSource::kPub) ++view.outgoing_pubs;
+    }
+  }
+  view.wanted = wanted_;
+  return view;
 }
 
 awaitable<void> Connections::GossipLoop() {
   asio::steady_timer timer(node_.io);
   while (!node_.stopping) {
-    auto now = std::chrono::steady_clock::now();
-    size_t outgoing = 0;
-    for (const auto& [c, p] : peers_) outgoing += p->outgoing ? 1 : 0;
-    for (auto it = gossip_.begin(); it != gossip_.end();) {
-      // LAN peers that stopped announcing are forgotten after 10 s (as ssb-local does).
-      if (it->second.source == "lan" && now - it->second.heard > std::chrono::seconds(10) &&
-          !it->second.connecting) {
-        it = gossip_.erase(it);
-      } else {
-        ++it;
-      }
+    int64_t now = Now();
+    db_.Expire(now, limits_);
+    for (const std::string& address : db_.Plan(now, View(), limits_)) {
+      if (node_.stopping) break;
+      db_.DialStarted(address, now);
+      asio::co_spawn(node_.io, DialEntry(address), asio::detached);
     }
-    for (auto& [label, e] : gossip_) {
-      if (outgoing >= node_.config.max_outgoing || node_.stopping) break;
-      if (e.connecting || now < e.next_try) continue;
-      if (IsConnected(FeedIdFromKey(e.address.key))) continue;
-      e.connecting = true;
-      ++outgoing;
-      asio::co_spawn(node_.io, DialEntry(label), asio::detached);
-    }
+    if (db_dirty_ && now - db_saved_ >= kSaveEveryMs) SaveDb();
     timer.expires_after(std::chrono::milliseconds(500));
     co_await timer.async_wait(kNoThrow);
   }
 }
 
-awaitable<void> Connections::DialEntry(std::string label) {
-  auto it = gossip_.find(label);
-  if (it == gossip_.end()) co_return;
-  NetShsAddress a = it->second.address;
-  Status st = co_await Dial(a);
-  it = gossip_.find(label);
-  if (it == gossip_.end()) co_return;
-  GossipEntry& entry = it->second;
-  entry.connecting = false;
-  if (st.ok()) {
-    entry.failures = 0;
-    entry.next_try = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+awaitable<void> Connections::DialEntry(std::string address) {
+  const PeerEntry* e = db_.Find(address);
+  if (!e) co_return;
+  DialAddress a = e->address;
+  auto peer = co_await Dial(a);
+  PeerEntry* entry = db_.Find(address);
+  if (!entry) co_return;
+  if (peer.ok()) {
+    db_.DialSucceeded(address, Now());
+    if ((*peer)->outgoing && (*peer)->dialed.empty()) (*peer)->dialed = address;
   } else {
-    // Exponential backoff with jitter: 2, 4, 8 ... s, at most 5 minutes.
-    ++entry.failures;
-    int64_t base = std::min<int64_t>(300, int64_t{1} << std::min(entry.failures, 8));
-    static thread_local std::mt19937 rng(std::random_device{}());
-    std::uniform_int_distribution<int64_t> jitter(0, base * 250);
-    entry.next_try = std::chrono::steady_clock::now() + std::chrono::seconds(base) +
-                     std::chrono::milliseconds(jitter(rng));
-    if (node_.config.verbose || entry.failures <= 1) node_.Log("dial " + label + ": " + st.message());
+    db_.DialFailed(address, Now(), peer.status().message(), Random(), limits_);
+    if (node_.config.verbose || entry->failures <= 1) {
+      const std::string& why = peer.status().message();
+      node_.Log("dial " + (why.rfind(address, 0) == 0 ? why : address + ": " + why));
+    }
   }
+  if (PeerDb::Stored(*entry)) Changed();
 }
 
 }  // namespace ssb

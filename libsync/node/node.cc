@@ -9,9 +9,12 @@
 #include "api/api.h"
 #include "blob_transfer.h"
 #include "connections.h"
+#include "invites.h"
 #include "lan.h"
 #include "node_context.h"
 #include "replicator.h"
+#include "rooms.h"
+#include "ssb/ref.h"
 #include "ssb/files.h"
 
 namespace ssb {
@@ -31,21 +34,29 @@ class Node::Impl {
         connections_(node_, api_,
                      PeerEvents{
                          .connected = [this](const std::shared_ptr<Peer>& p) {
+                           // An invite's guest key may redeem it, nothing more.
+                           p->guest = invites_->IsGuest(p->key);
+                           if (p->guest) return;
+                           rooms_->PeerConnected(p);
                            replicator_->PeerConnected(p);
                          },
                          .disconnected =
                              [this](const std::shared_ptr<Peer>& p, const Status& why) {
                                blobs_->PeerGone(p);
+                               rooms_->PeerGone(p);
                                replicator_->PeerGone(p, why);
                              },
                      }),
         lan_(node_, [this](const NetShsAddress& a) {
-          if (connections_.AddGossip(a, "lan")) node_.Log("heard " + FormatAddress(a) + " on the LAN");
+          if (connections_.AddGossip(a, PeerSource::kLan)) {
+            node_.Log("heard " + FormatAddress(a) + " on the LAN");
+          }
         }) {}
 
   Status Open();
   Status Run();
   void Stop();
+  void LearnPubs();
 
   NodeContext node_;
   asio::signal_set signals_;
@@ -55,6 +66,8 @@ class Node::Impl {
   // Made once the stores are open.
   std::unique_ptr<BlobTransfer> blobs_;
   std::unique_ptr<Replicator> replicator_;
+  std::unique_ptr<Rooms> rooms_;
+  std::unique_ptr<Invites> invites_;
   std::unique_ptr<ApiParts> api_parts_;
 };
 
@@ -83,9 +96,34 @@ Status Node::Impl::Open() {
   blobs_ = std::make_unique<BlobTransfer>(node_, connections_);
   replicator_ = std::make_unique<Replicator>(node_, connections_, *blobs_);
   SSB_RETURN_IF_ERROR(replicator_->Load());
-  api_parts_.reset(new ApiParts{node_, connections_, *replicator_, *blobs_, api_});
+  rooms_ = std::make_unique<Rooms>(node_, connections_);
+  invites_ = std::make_unique<Invites>(node_, connections_);
+  SSB_RETURN_IF_ERROR(invites_->Load());
+  connections_.SetWanted([this](const PublicKey& key) {
+    return replicator_->set().Contains(FeedIdFromKey(key));
+  });
+  api_parts_.reset(new ApiParts{node_, connections_, *replicator_, *blobs_, *rooms_, *invites_, api_});
   RegisterApi(*api_parts_);
-  return connections_.Open();
+  SSB_RETURN_IF_ERROR(connections_.Open());
+  LearnPubs();
+  return Status::Ok();
+}
+
+// The pubs announced in what the store holds (messages may have come by bundle or `sbot add`,
+// which do not pass through the replicator), newest first, up to what the database keeps.
+void Node::Impl::LearnPubs() {
+  RangeQuery q;
+  q.reverse = true;
+  q.limit = static_cast<int64_t>(kMaxLearnedPubs);
+  Status st = node_.store->ByType("pub", q, [&](const StoredMessage& m) {
+    auto v = json::Parse(m.value_json);
+    if (!v.ok()) return true;
+    if (const json::Value* c = v->Find("content"); c && c->is_object()) {
+      if (auto pub = PubMessageAddress(*c)) connections_.AddGossip(*pub, PeerSource::kPub);
+    }
+    return true;
+  });
+  if (!st.ok()) node_.Log("reading pub messages: " + st.message());
 }
 
 Status Node::Impl::Run() {

@@ -203,17 +203,10 @@ void Replicator::OnAppended(const std::vector<Message>& appended) {
         }
       }
     } else if (const Value* c = m.content(); c && c->is_object()) {
-      // Announced pubs become gossip candidates.
-      const Value* type = c->Find("type");
-      const Value* addr = c->Find("address");
-      if (type && type->is_string() && type->as_string() == "pub" && addr && addr->is_object()) {
-        std::string host, key;
-        int64_t port = 0;
-        if (OptString(*addr, "host", &host).ok() && OptString(*addr, "key", &key).ok() &&
-            OptInt(*addr, "port", &port).ok() && port > 0 && port < 65536) {
-          if (auto pk = ParseFeedId(key)) {
-            connections_.AddGossip({host, static_cast<uint16_t>(port), *pk}, "pub");
-          }
+      // Announced pubs become addresses to dial (the connection manager decides when).
+      if (auto pub = PubMessageAddress(*c)) {
+        if (connections_.AddGossip(*pub, PeerSource::kPub) && node_.config.verbose) {
+          node_.Log("learned pub " + FormatAddress(*pub) + " from " + std::string(m.author()));
         }
       }
       blobs_.WantReferenced(m);

@@ -73,6 +73,10 @@ class Replicator {
   asio::awaitable<void> ServeEbt(const rpc::Connection* conn, std::shared_ptr<rpc::Stream> s);
 
   const ReplicationSet& set() const { return set_; }
+  // What `author`'s latest contact message says of `contact`.
+  ContactState Edge(std::string_view author, std::string_view contact) const {
+    return graph_.Edge(author, contact);
+  }
   // Messages received from the peer of `conn`, and whether it replicates by EBT.
   struct PeerSummary {
     uint64_t received = 0;

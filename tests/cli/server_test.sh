@@ -44,7 +44,8 @@ KEY=$(head -1 "$WORK/hist.embedded" | sed 's/{"key":"\([^"]*\)".*/\1/')
 s get "$KEY" > "$WORK/get.embedded"
 s blobs.ls > "$WORK/ls.embedded"
 
-"$SBOT" --path "$D" server --host 127.0.0.1 --port 0 --no-lan --run-for 120 > "$WORK/server.out" 2> "$WORK/server.err" &
+# (--gossip.pub false: feeds.jsonl announces pub.example.org, which tests must never dial)
+"$SBOT" --path "$D" server --host 127.0.0.1 --port 0 --no-lan --gossip.pub false --run-for 120 > "$WORK/server.out" 2> "$WORK/server.err" &
 PID=$!
 for _ in $(seq 1 100); do [ -S "$D/socket" ] && break; sleep 0.1; done
 check "the server made its owner socket" [ -S "$D/socket" ]
@@ -85,7 +86,11 @@ f=$(s friends.follow "$ALICE")
 check "friends.follow publishes a contact" grep -q '"type":"contact"' <<<"$f"
 STRANGER=$("$SBOT" --path "$WORK/stranger" whoami | sed 's/.*"\(@[^"]*\)".*/\1/')
 check "replicate.request through the server" [ "$(s replicate.request "$STRANGER")" = true ]
-check "gossip.peers through the server" [ "$(s gossip.peers)" = "[]" ]
+# The pubs feeds.jsonl announces are known (learned from the store) but, with --gossip.pub
+# false, never dialed: no attempt recorded.
+peers=$(s gossip.peers)
+check "gossip.peers through the server lists the announced pubs" grep -q '"host":"pub.example.org".*"source":"pub"' <<<"$peers"
+check "and dials none of them" [ "$(grep -c stateChange <<<"$peers")" = 0 ]
 st=$(s status)
 check "status through the server lists connections" grep -q '"connections":\[\]' <<<"$st"
 s gossip.connect "net:127.0.0.1:1~shs:$(printf 'A%.0s' $(seq 1 43))=" > /dev/null 2> "$WORK/err3"; rc=$?

@@ -238,7 +238,7 @@ int TunnelLoop(int argc, char** argv) {
                 "refused; the room %s\n",
                 refused, why.c_str(), open, refused_subs,
                 meta.ok() ? "still answers" : ("failed: " + meta.status().message()).c_str());
-    bool ok = meta.ok() && open <= 32 && refused >= 500 && refused_subs >= 900 && !why.empty();
+    bool ok = meta.ok() && open <= 32 && refused >= 500 && refused_subs >= 2900 && !why.empty();
     std::printf("%s tunnel-loop\n", ok ? "ok" : "FAILED");
     exit_code = ok ? 0 : 1;
     conn->Close();

@@ -36,7 +36,8 @@ wait_count() {
 start() {
   local d=$1
   shift
-  "$SBOT" --path "$d" server --host 127.0.0.1 --port 0 --no-lan --run-for 120 "$@" \
+  # (--gossip.pub false: feeds.jsonl announces pub.example.org, which tests must never dial)
+  "$SBOT" --path "$d" server --host 127.0.0.1 --port 0 --no-lan --gossip.pub false --run-for 120 "$@" \
     > "$d.out" 2> "$d.err" &
   PIDS+=($!)
   for _ in $(seq 1 100); do [ -S "$d/socket" ] && [ -s "$d.out" ] && break; sleep 0.1; done

@@ -108,7 +108,7 @@ echo "ok: A and B replicated through the room"
 kill "$ROOM_PID"; wait "$ROOM_PID" 2>/dev/null
 for i in 6 7 8; do "$SBOT" --path "$A" publish --type post --text "a says $i" > /dev/null; done
 for i in 4 5; do "$SBOT" --path "$B" publish --type post --text "b says $i" > /dev/null; done
-sleep 1
+sleep 4  # long enough for redials to fail and back off
 start_room
 wait_for 6 9 "after the room restarted"
 echo "ok: after the room restarted, the connection manager redialed and they replicated again"

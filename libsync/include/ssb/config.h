@@ -42,6 +42,18 @@ struct Config {
   bool ebt = true;                      // ebt / ebt.enabled
   std::vector<std::string> seeds;       // seeds
   size_t gossip_connections = 8;        // gossip.connections
+  bool gossip_pub = true;               // gossip.pub: dial pubs announced in messages
+  size_t gossip_rooms = 5;              // gossip.rooms: rooms kept connected at once
+  std::string external;                 // connections.incoming.net[0].external (first one)
+  // Serving as a room (ssb-room's key `room`: true, or an object, enabled unless it says not).
+  bool room = false;                    // room / room.enabled
+  std::string room_name;                // room.name (at most 200 bytes)
+  std::string room_description;         // room.description (at most 1000 bytes)
+  size_t room_max_attendants = 1000;            // room.max_attendants
+  size_t room_max_tunnels_per_peer = 16;        // room.max_tunnels_per_peer
+  size_t room_max_tunnel_opens_per_minute = 60; // room.max_tunnel_opens_per_minute
+  size_t room_max_tunnels = 4096;               // room.max_tunnels
+  uint64_t room_max_tunnel_bytes = 0;           // room.max_tunnel_bytes (0: no limit)
   uint64_t blobs_max = 5u << 20;        // blobs.max: fetch blobs smaller than this
   int64_t inactivity_ms = 600000;       // timers.inactivity
 

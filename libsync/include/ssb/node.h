@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ssb/keys.h"
+#include "ssb/room.h"
 #include "ssb/shs.h"
 #include "ssb/status.h"
 
@@ -32,7 +33,18 @@ struct NodeConfig {
   std::chrono::milliseconds lan_interval{1000};
   bool ebt = true;                             // EBT replication (ebt.replicate) besides legacy
   std::vector<std::string> seeds;              // multiserver addresses to keep dialing
-  size_t max_outgoing = 8;                     // gossip dials at once
+  size_t max_outgoing = 8;                     // outgoing connections at once, rooms aside
+  size_t max_rooms = 5;                        // rooms kept connected at once
+  bool dial_pubs = true;                       // dial pubs announced in messages (gossip.pub)
+  // Our public host for invites (connections.incoming.net[0].external, --external); empty:
+  // the listen host when it is not 0.0.0.0 or ::.
+  std::string external;
+  // Serving as a room (config room.enabled, --room): name and description for tunnel.isRoom
+  // and room.metadata, and the limits that keep a room from being used to exhaust us.
+  bool room = false;
+  std::string room_name;
+  std::string room_description;
+  RoomLimits room_limits;
   size_t max_connections = 256;                // all peers at once; more are refused
   uint64_t blob_auto_want_max = 5 * 1024 * 1024 - 1;  // fetch referenced blobs up to this
   std::chrono::seconds idle_timeout{600};

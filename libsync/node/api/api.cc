@@ -48,6 +48,8 @@ void RegisterApi(ApiParts& parts) {
   RegisterBlobsApi(parts);
   RegisterFriendsApi(parts);
   RegisterReplicateApi(parts);
+  RegisterInviteApi(parts);
+  RegisterRoomApi(parts);
 }
 
 }  // namespace ssb

@@ -5,8 +5,10 @@
 
 #include "../blob_transfer.h"
 #include "../connections.h"
+#include "../invites.h"
 #include "../node_context.h"
 #include "../replicator.h"
+#include "../rooms.h"
 #include "ssb/muxrpc.h"
 
 namespace ssb {
@@ -17,6 +19,8 @@ struct ApiParts {
   Connections& connections;
   Replicator& replicator;
   BlobTransfer& blobs;
+  Rooms& rooms;
+  Invites& invites;
   rpc::Api& api;
 };
 
@@ -36,6 +40,11 @@ void RegisterGossipApi(ApiParts& parts);
 void RegisterFriendsApi(ApiParts& parts);
 // replicate.*: request.
 void RegisterReplicateApi(ApiParts& parts);
+// invite.*: create, use, accept (invite.cc).
+void RegisterInviteApi(ApiParts& parts);
+// tunnel.* and room.*: tunnel.connect and room.join always; the room's methods (isRoom,
+// announce, leave, ping, endpoints, metadata, attendants) when serving as a room (room.cc).
+void RegisterRoomApi(ApiParts& parts);
 // ebt.*: replicate (when EBT is on).
 void RegisterEbtApi(ApiParts& parts);
 

@@ -41,9 +41,12 @@ void RegisterCoreApi(ApiParts& parts) {
                    e.Set("outgoing", Value::Bool(p->outgoing));
                    e.Set("received", Value::Number(static_cast<double>(summary.received)));
                    e.Set("replication", Value::String(summary.ebt ? "ebt" : "legacy"));
+                   if (p->room) e.Set("room", Value::Bool(true));
                    conns.Push(std::move(e));
                  }
                  v.Set("connections", std::move(conns));
+                 v.Set("rooms", parts.rooms.AttendedRooms());
+                 if (parts.rooms.serving()) v.Set("room", parts.rooms.ServingStatus());
                  co_return v;
                });
 }

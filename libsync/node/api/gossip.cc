@@ -28,15 +28,11 @@ void RegisterGossipApi(ApiParts& parts) {
   api.AddAsync("gossip.peers", Access::kOwner,
                [&connections](CallContext&, const Value&) -> awaitable<Result<Value>> {
                  Value out = Value::Array();
-                 for (const auto& [label, e] : connections.gossip()) {
-                   std::string id = FeedIdFromKey(e.address.key);
-                   Value v = Value::Object();
-                   v.Set("address", Value::String(label));
-                   v.Set("key", Value::String(id));
-                   v.Set("source", Value::String(e.source));
-                   v.Set("state", Value::String(connections.IsConnected(id) ? "connected"
-                                                : e.connecting ? "connecting" : "disconnected"));
-                   v.Set("failure", Value::Number(e.failures));
+                 for (const auto& [address, e] : connections.db().entries()) {
+                   Value v = PeerDb::ToJson(e);
+                   auto peer = connections.PeerById(FeedIdFromKey(e.address.key()));
+                   v.Set("state", Value::String(peer ? "connected"
+                                                : e.dialing ? "connecting" : "disconnected"));
                    out.Push(std::move(v));
                  }
                  co_return out;
@@ -46,14 +42,13 @@ void RegisterGossipApi(ApiParts& parts) {
                  const Value& a = Arg(args, 0);
                  std::string text = a.is_string() ? a.as_string() : "";
                  if (a.is_object()) (void)OptString(a, "address", &text);
-                 auto addrs = ParseMultiserver(text);
-                 if (!addrs.ok()) co_return addrs.status();
-                 const NetShsAddress& addr = addrs->front();
-                 Status st = co_await connections.Connect(addr);
-                 if (!st.ok()) co_return st;
+                 auto addr = ParseDialAddress(text);
+                 if (!addr.ok()) co_return addr.status();
+                 auto peer = co_await connections.Connect(*addr);
+                 if (!peer.ok()) co_return peer.status();
                  Value v = Value::Object();
-                 v.Set("id", Value::String(FeedIdFromKey(addr.key)));
-                 v.Set("address", Value::String(FormatAddress(addr)));
+                 v.Set("id", Value::String((*peer)->id));
+                 v.Set("address", Value::String(FormatDialAddress(*addr)));
                  co_return v;
                });
 }

@@ -89,7 +89,7 @@ async function main () {
   try { await p((cb) => js.server.invite.accept(code3, cb)) } catch (e) { acceptErr = e.message }
   // Our follow-back: the contact message invite.use published.
   const followBack = await H.waitFor('our follow of the guest', async () => {
-    const out = (await H.sbot(ourPub.dir, 'hist', ourPub.id, '--values', 'false', '--keys', 'false')).trim().split('\n')
+    const out = (await H.sbot(ourPub.dir, 'hist', ourPub.id, '--keys', 'false')).trim().split('\n')
     return out.map((l) => JSON.parse(l).content).some((c) => c.type === 'contact' && c.contact === js.id &&
       c.following === true && c.pub === true && c.note === 'hello')
   })
