@@ -202,7 +202,9 @@ async function finish () {
   for (const s of jsServers) {
     await Promise.race([new Promise((resolve) => s.close(true, () => resolve())), sleep(10000)])
   }
-  fs.rmSync(work, { recursive: true, force: true })
+  // A JS server may still be flushing its last writes after close called back: retry the
+  // removal of a directory that filled up again (ENOTEMPTY) for a few seconds.
+  fs.rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 200 })
   log(failures ? `${failures} failed` : 'all passed')
   process.exit(failures ? 1 : 0)
 }
