@@ -131,3 +131,41 @@ TEST_CASE("config: one reader; wrong types of keys we use are errors, unknown ke
   REQUIRE(::mkfifo(dir.File("config").c_str(), 0644) == 0);
   CHECK(LoadConfig(dir.path()).status().code() == Code::kInvalidArgument);
 }
+
+TEST_CASE("node config: rooms, pubs and the external host from the one reader") {
+  TempDir dir;
+  auto room = Load(dir, R"({"room":{"name":"Our room","max_attendants":10,"max_tunnel_bytes":1000},
+                            "gossip":{"pub":false,"rooms":2},
+                            "connections":{"incoming":{"net":[{"port":8008,
+                              "external":["pub.example.org","other.example.org"]}]}}})");
+  REQUIRE(room.ok());
+  CHECK(room->room);  // an object turns the room on
+  CHECK(room->room_name == "Our room");
+  CHECK(room->room_limits.max_attendants == 10);
+  CHECK(room->room_limits.max_tunnel_bytes == 1000);
+  CHECK_FALSE(room->dial_pubs);
+  CHECK(room->max_rooms == 2);
+  CHECK(room->external == "pub.example.org");
+  auto off = Load(dir, R"({"room":{"enabled":false,"name":"x"}})");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->room);
+  struct Case {
+    const char* json;
+    const char* key;
+  } cases[] = {
+      {R"({"room":"yes"})", "room"},
+      {R"({"room":{"max_tunnels":0}})", "room.max_tunnels"},
+      {R"({"room":{"name":7}})", "room.name"},
+      {R"({"gossip":{"rooms":51}})", "gossip.rooms"},
+      {R"({"gossip":{"pub":"no"}})", "gossip.pub"},
+      {R"({"connections":{"incoming":{"net":[{"external":"bad host!"}]}}})", "external"},
+  };
+  for (const auto& c : cases) {
+    auto r = Load(dir, c.json);
+    INFO(c.json);
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().ToString());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message().find(c.key) != std::string::npos);
+  }
+}
