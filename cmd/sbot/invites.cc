@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <iostream>
 
+#include "ssb/db_view.h"
 #include "ssb/feed_ops.h"
 #include "ssb/invite.h"
 #include "ssb/invite_client.h"
@@ -33,7 +34,9 @@ ssb::Result<std::string> CodeArg(const VerbArgs& args) {
 }
 
 Value StoredToKvt(const ssb::StoredMessage& m) {
-  auto v = ssb::json::Parse(ssb::FormatMessage(m, ssb::MessageFormat{}));
+  // The value as signed (ssb/db_view.h).
+  auto v = ssb::json::Parse(ssb::view::FormatItem(ssb::view::Context{}, m, ssb::view::ItemFormat{}),
+                            {.wtf8_input = true});
   return v.ok() ? std::move(v).value() : Value();
 }
 

@@ -12,11 +12,13 @@
 #include <iterator>
 
 #include "ssb/feed_ops.h"
+#include "ssb/message.h"
 #include "ssb/muxrpc.h"
 #include "ssb/net.h"
 #include "ssb/address.h"
 #include "ssb/node.h"
 #include "ssb/ref.h"
+#include "verbs.h"
 
 namespace sbot {
 namespace {
@@ -25,79 +27,25 @@ using asio::awaitable;
 using ssb::json::Value;
 using ssb::rpc::CallType;
 
-struct RemoteVerb {
-  const char* verb;
-  std::vector<std::string> method;
-  CallType type;
-};
-
-const std::vector<RemoteVerb>& RemoteVerbs() {
-  static const std::vector<RemoteVerb> verbs = {
-      {"whoami", {"whoami"}, CallType::kAsync},
-      {"publish", {"publish"}, CallType::kAsync},
-      {"feed", {"createFeedStream"}, CallType::kSource},
-      {"log", {"createLogStream"}, CallType::kSource},
-      {"hist", {"createHistoryStream"}, CallType::kSource},
-      {"messagesByType", {"messagesByType"}, CallType::kSource},
-      {"get", {"get"}, CallType::kAsync},
-      {"status", {"status"}, CallType::kAsync},
-      {"gossip.connect", {"gossip", "connect"}, CallType::kAsync},
-      {"gossip.peers", {"gossip", "peers"}, CallType::kAsync},
-      {"replicate.request", {"replicate", "request"}, CallType::kAsync},
-      {"friends.follow", {"friends", "follow"}, CallType::kAsync},
-      {"friends.unfollow", {"friends", "unfollow"}, CallType::kAsync},
-      {"friends.block", {"friends", "block"}, CallType::kAsync},
-      {"friends.unblock", {"friends", "unblock"}, CallType::kAsync},
-      {"blobs.add", {"blobs", "add"}, CallType::kSink},
-      {"blobs.get", {"blobs", "get"}, CallType::kSource},
-      {"blobs.has", {"blobs", "has"}, CallType::kAsync},
-      {"blobs.want", {"blobs", "want"}, CallType::kAsync},
-      {"blobs.ls", {"blobs", "ls"}, CallType::kSource},
-      {"blobs.rm", {"blobs", "rm"}, CallType::kAsync},
-      {"invite.accept", {"invite", "accept"}, CallType::kAsync},
-      {"invite.create", {"invite", "create"}, CallType::kAsync},
-      {"room.join", {"room", "join"}, CallType::kAsync},
-  };
-  return verbs;
-}
-
-// The muxrpc arguments of a verb: muxrpcli passes positional arguments first, then the
-// options object; verbs whose JS method takes one options object get the positional folded in.
-ssb::Result<Value> RemoteArgs(const std::string& verb, const VerbArgs& a) {
-  Value args = Value::Array();
-  Value opts = a.options;
-  auto first = [&]() -> std::string { return a.positional.empty() ? "" : a.positional[0]; };
-  if (verb == "publish") {
-    auto content = PublishContentArg(a);
-    if (!content.ok()) return content.status();
-    args.Push(std::move(content).value());
-  } else if (verb == "hist") {
-    if (!a.positional.empty()) opts.Set("id", Value::String(first()));
-    if (!opts.Find("id")) return ssb::Status::InvalidArgument("hist needs a feed id");
-    args.Push(std::move(opts));
-  } else if (verb == "messagesByType") {
-    if (!a.positional.empty()) opts.Set("type", Value::String(first()));
-    args.Push(std::move(opts));
-  } else if (verb == "feed" || verb == "log" || verb == "blobs.ls") {
-    args.Push(std::move(opts));
-  } else if (verb == "blobs.add") {
-    // the bytes travel on the sink; an expected id may be given
-    if (a.positional.size() > 1) args.Push(Value::String(a.positional[1]));
-  } else {
-    for (const auto& p : a.positional) args.Push(Value::String(p));
-    if (opts.size() > 0) args.Push(std::move(opts));
+std::vector<std::string> Path(const std::string& dotted) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t dot = dotted.find('.', start);
+    out.push_back(dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) return out;
+    start = dot + 1;
   }
-  return args;
 }
 
-void PrintItem(const Context& ctx, const ssb::rpc::Packet& p) {
+void PrintPacket(const Context& ctx, const ssb::rpc::Packet& p) {
   if (p.type == ssb::rpc::BodyType::kBinary) {
     std::cout.write(p.body.data(), static_cast<std::streamsize>(p.body.size()));
     return;
   }
   if (p.type == ssb::rpc::BodyType::kJson) {
     if (ctx.globals().pretty) {
-      auto v = ssb::json::Parse(p.body);
+      auto v = ssb::json::Parse(p.body, {.wtf8_input = true});
       if (v.ok()) {
         ctx.Print(*v);
         return;
@@ -109,19 +57,99 @@ void PrintItem(const Context& ctx, const ssb::rpc::Packet& p) {
   std::cout << p.body << "\n";
 }
 
-awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const RemoteVerb& rv,
-                       Value args, const Context& ctx, const VerbArgs& a) {
+// The arguments of the call the verb makes; `method` may change (aliases of our own).
+ssb::Result<Value> RemoteArgs(const Method& m, Context& ctx, const VerbArgs& a, std::string* method) {
+  std::string name = m.name;
+  *method = m.remote ? m.remote : m.name;
+  if (name == "publish") {
+    auto content = PublishContentArg(a);
+    if (!content.ok()) return content.status();
+    Value args = Value::Array();
+    args.Push(std::move(content).value());
+    return args;
+  }
+  if (name == "friends.unfollow" || name == "friends.unblock") {
+    auto content = ContactArgs(m, a);
+    if (!content.ok()) return content.status();
+    Value opts = Value::Object();
+    opts.Set("state", Value::Bool(false));
+    if (const Value* recps = a.options.Find("recps")) opts.Set("recps", *recps);
+    Value args = Value::Array();
+    args.Push(Value::String(a.positional[0]));
+    args.Push(std::move(opts));
+    return args;
+  }
+  if (name == "blobs.add") {
+    Value args = Value::Array();
+    if (a.positional.size() > 1) args.Push(Value::String(a.positional[1]));  // the id expected
+    return args;
+  }
+  Value args = CallArgs(m, a);
+  if (name == "createHistoryStream" && (args.size() == 0 || !args.items()[0].Find("id"))) {
+    auto keys = ctx.Identity();
+    if (!keys.ok()) return keys.status();
+    Value o = args.size() ? args.items()[0] : Value::Object();
+    o.Set("id", Value::String((*keys)->id()));
+    args = Value::Array();
+    args.Push(std::move(o));
+  }
+  return args;
+}
+
+// add through the server: every line a call, a result line each (as without a server).
+awaitable<int> RemoteAdd(std::shared_ptr<ssb::rpc::Connection> conn, const Context& ctx) {
+  size_t stored = 0, rejected = 0;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Value out = Value::Object();
+    auto parsed = ssb::json::Parse(line);
+    if (!parsed.ok()) {
+      ++rejected;
+      out.Set("error", Value::String(parsed.status().ToString()));
+      ctx.Print(out);
+      continue;
+    }
+    Value v = std::move(parsed).value();
+    if (v.is_object() && !v.Find("author") && v.Find("value")) {
+      Value inner = *v.Find("value");
+      v = std::move(inner);
+    }
+    out.Set("key", Value::String(ssb::Message::FromValue(v).id()));
+    Value args = Value::Array();
+    args.Push(std::move(v));
+    std::vector<std::string> add_method{"add"};
+    auto r = co_await conn->Call(add_method, std::move(args));
+    if (r.ok()) {
+      ++stored;
+      out.Set("stored", Value::Bool(true));
+    } else {
+      ++rejected;
+      out.Set("stored", Value::Bool(false));
+      out.Set("error", Value::String(r.status().ToString()));
+    }
+    ctx.Print(out);
+  }
+  std::cerr << "sbot: " << stored << " stored (or already present), " << rejected << " rejected\n";
+  co_return rejected ? kExitRejected : kExitOk;
+}
+
+awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const Method& m, std::string method,
+                       Value args, Context& ctx, const VerbArgs& a) {
   int code = kExitOk;
-  if (rv.type == CallType::kAsync) {
-    auto r = co_await conn->Call(rv.method, std::move(args));
+  std::string type = m.type;
+  std::string name = m.name;
+  if (name == "add") {
+    code = co_await RemoteAdd(conn, ctx);
+  } else if (type == "async" || type == "sync" || type == "local") {
+    auto r = co_await conn->Call(Path(method), std::move(args));
     if (!r.ok()) {
       code = ctx.Fail(r.status());
     } else {
       ctx.Print(*r);
-      if (std::string(rv.verb) == "blobs.has" && r->is_bool() && !r->as_bool()) code = kExitNotFound;
     }
-  } else if (rv.type == CallType::kSource) {
-    auto s = conn->Open(CallType::kSource, rv.method, std::move(args));
+  } else if (type == "source") {
+    auto s = conn->Open(CallType::kSource, Path(method), std::move(args));
     for (;;) {
       auto r = co_await s->Read();
       if (!r.ok()) {
@@ -129,9 +157,11 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const RemoteV
         break;
       }
       if (!*r) break;
-      PrintItem(ctx, **r);
+      PrintPacket(ctx, **r);
+      std::cout.flush();
     }
-  } else {  // blobs.add: a file or stdin on the sink
+  } else if (type == "sink" && name == "blobs.add") {
+    // A file (or stdin) on the sink; the server answers with the id.
     std::string path = a.positional.empty() ? "-" : a.positional[0];
     std::ifstream file;
     std::istream* in = &std::cin;
@@ -144,7 +174,7 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const RemoteV
       }
       in = &file;
     }
-    auto s = conn->Open(CallType::kSink, rv.method, std::move(args));
+    auto s = conn->Open(CallType::kSink, Path(method), std::move(args));
     std::string chunk(64 * 1024, '\0');
     while (*in && !s->closed()) {
       in->read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
@@ -163,6 +193,32 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const RemoteV
       auto v = ssb::json::Parse((*r)->body);
       if (v.ok() && v->is_string()) std::cout << v->as_string() << "\n";
     }
+  } else if (type == "sink") {
+    // createWriteStream: each NDJSON line of stdin, one item.
+    auto s = conn->Open(CallType::kSink, Path(method), std::move(args));
+    std::string line;
+    while (std::getline(std::cin, line) && !s->closed()) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto v = ssb::json::Parse(line);
+      if (!v.ok()) {
+        code = ctx.Fail(ssb::Status::InvalidInput("stdin: " + v.status().message()));
+        break;
+      }
+      s->WriteJson(*v);
+      co_await s->Drain();
+    }
+    s->End();
+    for (;;) {
+      auto r = co_await s->Read();
+      if (!r.ok()) {
+        code = ctx.Fail(r.status());
+        break;
+      }
+      if (!*r) break;
+    }
+  } else {
+    code = ctx.Fail(ssb::Status::InvalidArgument(
+        name + " is a duplex stream between peers; it is not called from the command line"));
   }
   conn->Close();
   co_return code;
@@ -170,23 +226,14 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const RemoteV
 
 }  // namespace
 
-bool IsRemoteVerb(const std::string& verb) {
-  for (const auto& rv : RemoteVerbs())
-    if (verb == rv.verb) return true;
-  return false;
-}
-
-std::optional<int> RunThroughServer(const std::string& verb, Context& ctx, const VerbArgs& a) {
-  const RemoteVerb* rv = nullptr;
-  for (const auto& v : RemoteVerbs())
-    if (verb == v.verb) rv = &v;
-  if (!rv) return std::nullopt;
+std::optional<int> RunThroughServer(const Method& m, Context& ctx, const VerbArgs& a) {
   asio::io_context io;
   asio::local::stream_protocol::socket sock(io);
   asio::error_code ec;
   sock.connect(asio::local::stream_protocol::endpoint(ssb::LocalSocketPath(ctx.globals().path)), ec);
-  if (ec) return std::nullopt;  // no server: the embedded store answers
-  auto args = RemoteArgs(verb, a);
+  if (ec) return std::nullopt;  // no server: the data dir itself answers
+  std::string method;
+  auto args = RemoteArgs(m, ctx, a, &method);
   if (!args.ok()) return ctx.Fail(args.status());
   ssb::rpc::PeerInfo peer;
   peer.owner = true;
@@ -197,7 +244,7 @@ std::optional<int> RunThroughServer(const std::string& verb, Context& ctx, const
       nullptr, peer);
   asio::co_spawn(io, conn->Run(), asio::detached);
   int code = kExitIo;
-  asio::co_spawn(io, RunCall(conn, *rv, std::move(args).value(), ctx, a),
+  asio::co_spawn(io, RunCall(conn, m, method, std::move(args).value(), ctx, a),
                  [&code](std::exception_ptr e, int c) {
                    if (!e) code = c;
                  });
@@ -205,7 +252,7 @@ std::optional<int> RunThroughServer(const std::string& verb, Context& ctx, const
   return code;
 }
 
-int Server(Context& ctx, const VerbArgs& a) {
+int Server(Context& ctx, const Method&, const VerbArgs& a) {
   auto config = ssb::LoadNodeConfig(ctx.globals().path);
   if (!config.ok()) return ctx.Fail(config.status());
   ssb::NodeConfig c = std::move(config).value();

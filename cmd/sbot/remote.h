@@ -1,4 +1,5 @@
-// `sbot server` and running verbs through a running server's owner socket.
+// `sbot server`, and running verbs through a running server's owner socket (as ssb-client and
+// muxrpcli do with ssb-server).
 #pragma once
 
 #include <optional>
@@ -6,20 +7,15 @@
 
 #include "args.h"
 #include "context.h"
+#include "methods.h"
 
 namespace sbot {
 
 // Runs the server in the foreground until SIGINT/SIGTERM (or --run-for SECONDS).
-int Server(Context& ctx, const VerbArgs& args);
+int Server(Context& ctx, const Method& m, const VerbArgs& args);
 
-// True for verbs a running server answers.
-bool IsRemoteVerb(const std::string& verb);
-
-// When a server runs on ctx's data dir, performs `verb` through it and returns the exit code;
-// nullopt when no server answers (the caller then uses the embedded store).
-std::optional<int> RunThroughServer(const std::string& verb, Context& ctx, const VerbArgs& args);
-
-// publish's content from the command line (shared with the embedded verb).
-ssb::Result<ssb::json::Value> PublishContentArg(const VerbArgs& args);
+// When a server runs on ctx's data dir, performs `m` through it and returns the exit code;
+// nullopt when no server answers (the caller then works on the data dir itself).
+std::optional<int> RunThroughServer(const Method& m, Context& ctx, const VerbArgs& args);
 
 }  // namespace sbot

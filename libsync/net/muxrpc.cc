@@ -211,6 +211,10 @@ void Api::AddAsync(const std::string& name, Access access, AsyncHandler h) {
   methods_[name] = Method{CallType::kAsync, access, std::move(h), nullptr};
 }
 
+void Api::AddSync(const std::string& name, Access access, AsyncHandler h) {
+  methods_[name] = Method{CallType::kAsync, access, std::move(h), nullptr, true};
+}
+
 void Api::AddStream(const std::string& name, CallType type, Access access, StreamHandler h) {
   methods_[name] = Method{type, access, nullptr, std::move(h)};
 }
@@ -230,7 +234,8 @@ json::Value Api::Manifest() const {
       std::string part = name.substr(start, dot == std::string::npos ? std::string::npos
                                                                      : dot - start);
       if (dot == std::string::npos) {
-        node->Set(part, json::Value::String(std::string(CallTypeName(m.type))));
+        node->Set(part, json::Value::String(m.sync ? std::string("sync")
+                                                   : std::string(CallTypeName(m.type))));
         break;
       }
       json::Value* child = node->Find(part);

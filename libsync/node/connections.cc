@@ -401,6 +401,26 @@ awaitable<Result<std::shared_ptr<Peer>>> Connections::Connect(const DialAddress&
   co_return peer;
 }
 
+size_t Connections::RemoveGossip(const std::string& id) {
+  std::vector<std::string> gone;
+  for (const auto& [label, e] : db_.entries()) {
+    if (FeedIdFromKey(e.address.key()) == id && !e.dialing) gone.push_back(label);
+  }
+  for (const auto& label : gone) db_.Remove(label);
+  if (!gone.empty()) Changed();
+  return gone.size();
+}
+
+void Connections::Disconnect(const std::string& id) {
+  if (auto p = PeerById(id)) p->conn->Close();
+}
+
+void Connections::Reconnect() {
+  for (const auto& [c, p] : peers_) {
+    if (!p->owner) p->conn->Close();
+  }
+}
+
 DialView Connections::View() const {
   DialView view;
   for (const auto& [c, p] : peers_) {
@@ -425,7 +445,7 @@ awaitable<void> Connections::GossipLoop() {
     int64_t now = Now();
     db_.Expire(now, limits_);
     for (const std::string& address : db_.Plan(now, View(), limits_)) {
-      if (node_.stopping) break;
+      if (node_.stopping || !dialing_) break;  // gossip.disable
       db_.DialStarted(address, now);
       asio::co_spawn(node_.io, DialEntry(address), asio::detached);
     }

@@ -107,6 +107,16 @@ class Connections {
   void Changed() { db_dirty_ = true; }
   const DialLimits& limits() const { return limits_; }
 
+  // gossip.remove: forgets the gossip entries of feed `id`. Returns how many there were.
+  size_t RemoveGossip(const std::string& id);
+  // gossip.disconnect: closes the connection to feed `id`, if there is one.
+  void Disconnect(const std::string& id);
+  // gossip.reconnect: closes every peer connection (not the owner's); the schedule dials again.
+  void Reconnect();
+  // gossip.disable / gossip.enable ("global"): stop or resume dialing the gossip table.
+  void SetDialing(bool on) { dialing_ = on; }
+  bool dialing() const { return dialing_; }
+
   bool IsConnected(const std::string& id) const;
   // The open connection to the peer with feed id `id` (never the owner's), or null.
   std::shared_ptr<Peer> PeerById(const std::string& id) const;
@@ -149,6 +159,7 @@ class Connections {
   std::map<PublicKey, size_t> tunnels_in_;  // incoming tunnels per room at once
   uint64_t next_serial_ = 1;
   uint64_t refused_ = 0;  // over max_connections
+  bool dialing_ = true;
 };
 
 }  // namespace ssb

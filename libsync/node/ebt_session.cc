@@ -90,8 +90,6 @@ awaitable<std::pair<Status, bool>> Replicator::RunEbt(std::shared_ptr<PeerSync> 
 
 awaitable<void> Replicator::EbtSender(std::shared_ptr<PeerSync> sync,
                                       std::shared_ptr<rpc::Stream> s) {
-  MessageFormat bare;
-  bare.keys = false;
   while (!s->closed() && !node_.stopping) {
     bool did = false;
     ebt::NoteMap notes = sync->ebt->TakeNotes();
@@ -101,13 +99,14 @@ awaitable<void> Replicator::EbtSender(std::shared_ptr<PeerSync> sync,
     }
     for (const auto& send : sync->ebt->AllToSend()) {
       if (s->closed()) break;
+      if (ServeBlocked(send.feed, sync->peer->id)) continue;  // ebt.block
       HistoryQuery q;
       q.author = send.feed;
       q.start_seq = send.next;
       q.limit = std::min(kSendChunk, send.latest - send.next + 1);
       int64_t sent = 0;
       Status st = node_.store->History(q, [&](const StoredMessage& m) {
-        s->WriteJsonText(FormatMessage(m, bare));
+        s->WriteJsonText(m.value_json);  // the value as signed
         sync->ebt->MarkSent(send.feed, m.sequence);
         ++sent;
         return true;

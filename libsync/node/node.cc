@@ -26,6 +26,20 @@ void NodeContext::Log(const std::string& line) const {
   std::fprintf(stderr, "%s sbot server: %s\n", stamp, line.c_str());
 }
 
+namespace {
+
+// A peer as gossip.changes names it.
+json::Value PeerEvent(const Peer& p) {
+  json::Value v = json::Value::Object();
+  v.Set("key", json::Value::String(p.id));
+  v.Set("address", json::Value::String(p.address));
+  v.Set("state", json::Value::String("connected"));
+  v.Set("client", json::Value::Bool(p.outgoing));
+  return v;
+}
+
+}  // namespace
+
 class Node::Impl {
  public:
   explicit Impl(NodeConfig config)
@@ -39,12 +53,14 @@ class Node::Impl {
                            if (p->guest) return;
                            rooms_->PeerConnected(p);
                            replicator_->PeerConnected(p);
+                           if (api_parts_) GossipChange(*api_parts_, "connect", PeerEvent(*p));
                          },
                          .disconnected =
                              [this](const std::shared_ptr<Peer>& p, const Status& why) {
                                blobs_->PeerGone(p);
                                rooms_->PeerGone(p);
                                replicator_->PeerGone(p, why);
+                               if (api_parts_) GossipChange(*api_parts_, "disconnect", PeerEvent(*p));
                              },
                      }),
         lan_(node_, [this](const NetShsAddress& a) {

@@ -1,5 +1,5 @@
-// The replication set, per-peer replication, legacy createHistoryStream (both directions) and
-// what follows a store append.
+// The replication set, per-peer replication (legacy createHistoryStream fetches; serving them is
+// the API's createHistoryStream, api/db.cc) and what follows a store append.
 #include "replicator.h"
 
 #include <asio/co_spawn.hpp>
@@ -15,10 +15,6 @@ namespace {
 
 using asio::awaitable;
 using json::Value;
-
-// Messages read from the store per round while serving a history stream; between rounds the
-// producer waits for the send queue to drain, so one slow peer cannot fill memory.
-constexpr int64_t kServeChunk = 64;
 
 }  // namespace
 
@@ -71,6 +67,20 @@ bool Replicator::Request(const std::string& id, bool on) {
   }
   Recompute();
   return set_.Contains(id);
+}
+
+void Replicator::Block(const std::string& from, const std::string& to, bool blocking) {
+  if (blocking) {
+    serve_blocks_[from].insert(to);
+  } else if (auto it = serve_blocks_.find(from); it != serve_blocks_.end()) {
+    it->second.erase(to);
+    if (it->second.empty()) serve_blocks_.erase(it);
+  }
+}
+
+bool Replicator::ServeBlocked(const std::string& feed, const std::string& peer) const {
+  auto it = serve_blocks_.find(feed);
+  return it != serve_blocks_.end() && it->second.count(peer) > 0;
 }
 
 void Replicator::PeerConnected(const std::shared_ptr<Peer>& peer) {
@@ -223,52 +233,18 @@ void Replicator::OnAppended(const std::vector<Message>& appended) {
   if (graph) Recompute();
 }
 
-awaitable<void> Replicator::ServeHistory(std::shared_ptr<rpc::Stream> s, HistoryArgs args,
-                                         bool anonymous) {
-  if (!IsFeedId(args.query.author, true)) {
-    s->End(Status::InvalidArgument("createHistoryStream needs a feed id, not " +
-                                   args.query.author));
-    co_return;
+json::Value Replicator::EbtPeerStatus(const std::string& feed) const {
+  Value out = Value::Object();
+  for (const auto& [c, sync] : syncs_) {
+    if (!sync->ebt) continue;
+    auto note = sync->ebt->TheirNote(feed);
+    if (!note) continue;
+    Value p = Value::Object();
+    p.Set("seq", Value::Number(static_cast<double>(note->sequence)));
+    p.Set("replicating", Value::Bool(note->replicate));
+    out.Set(sync->peer->id, std::move(p));
   }
-  // Feeds we block are not served (as ssb-replicate ends such streams at once).
-  if (anonymous && set_.WeBlock(args.query.author)) co_return;
-  int64_t next = std::max<int64_t>(1, args.query.start_seq);
-  int64_t left = args.query.limit;  // negative: no limit
-  if (!args.old) {
-    auto latest = node_.store->Latest(args.query.author);
-    if (latest.ok() && latest->has_value()) next = (*latest)->sequence + 1;
-  }
-  s->SetWake(&node_.new_messages);
-  while (!s->closed() && !node_.stopping) {
-    HistoryQuery q = args.query;
-    q.start_seq = next;
-    q.reverse = args.query.reverse && !args.live;
-    q.limit = left < 0 ? kServeChunk : std::min(left, kServeChunk);
-    int64_t sent = 0;
-    Status st = node_.store->History(q, [&](const StoredMessage& m) {
-      s->WriteJsonText(FormatMessage(m, args.format));
-      next = m.sequence + 1;
-      ++sent;
-      return true;
-    });
-    if (!st.ok()) {
-      s->End(st);
-      co_return;
-    }
-    if (left > 0) {
-      left -= sent;
-      if (left == 0) co_return;
-    }
-    if (q.reverse) co_return;  // a reverse read is one pass
-    if (sent == q.limit) {
-      co_await s->Drain();
-      continue;  // more backlog
-    }
-    if (!args.live) co_return;
-    co_await s->Drain();
-    if (s->closed()) break;
-    co_await node_.new_messages.Wait();
-  }
+  return out;
 }
 
 Replicator::PeerSummary Replicator::Summary(const rpc::Connection* conn) const {

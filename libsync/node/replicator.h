@@ -64,10 +64,12 @@ class Replicator {
 
   // replicate.request(id, on). Returns whether `id` is replicated now.
   bool Request(const std::string& id, bool on);
+  // replicate.block / ebt.block (from, to, blocking), as ssb-replicate and ssb-ebt keep them:
+  // while blocked, feed `from` is not served to peer `to` (its history streams end at once,
+  // EBT does not send it).
+  void Block(const std::string& from, const std::string& to, bool blocking);
+  bool ServeBlocked(const std::string& feed, const std::string& peer) const;
 
-  // createHistoryStream for a peer (anonymous: not the owner) or the owner.
-  asio::awaitable<void> ServeHistory(std::shared_ptr<rpc::Stream> s, HistoryArgs args,
-                                     bool anonymous);
   // ebt.replicate asked by the peer on connection `conn`. Ends `s` with an error when the
   // caller is the owner or a session with that peer runs already.
   asio::awaitable<void> ServeEbt(const rpc::Connection* conn, std::shared_ptr<rpc::Stream> s);
@@ -77,6 +79,9 @@ class Replicator {
   ContactState Edge(std::string_view author, std::string_view contact) const {
     return graph_.Edge(author, contact);
   }
+  // ebt.peerStatus: for each peer in an EBT session, what it told us of `feed`:
+  // {peer: {seq, replicating}}.
+  json::Value EbtPeerStatus(const std::string& feed) const;
   // Messages received from the peer of `conn`, and whether it replicates by EBT.
   struct PeerSummary {
     uint64_t received = 0;
@@ -110,6 +115,7 @@ class Replicator {
   ReplicationOptions options_;
   ReplicationSet set_;
   std::map<const rpc::Connection*, std::shared_ptr<PeerSync>> syncs_;  // started peers
+  std::map<std::string, std::set<std::string>> serve_blocks_;  // feed -> peers not served
   // Last member: joined before anything its jobs use is destroyed.
   std::unique_ptr<WorkerPool> workers_;
 };

@@ -93,11 +93,16 @@ grep -q '"forks":\[{"author"' "$WORK/out" && ok || fail "status lists the fork w
 BOB=$WORK/bob
 BOB_ID=$(SSB_PATH=$BOB "$SBOT" whoami | sed 's/.*"\(@[^"]*\)".*/\1/')
 expect_exit 0 "publish private" -- "$SBOT" publish --type post --text "for bob" --recps "$BOB_ID"
-grep -q '"private":true' "$WORK/out" && ok || fail "our own private message shows decrypted"
+# publish answers the message as signed: its content is the box, as ssb-server's publish.
+grep -q '"content":"[A-Za-z0-9+/=]*\.box"' "$WORK/out" && ok || fail "publish answers the private message as signed"
 "$SBOT" hist "$ME" --keys false | tail -1 > "$WORK/private"
 grep -q '"content":"[A-Za-z0-9+/=]*\.box"' "$WORK/private" && ok || fail "the stored value is the ciphertext"
+"$SBOT" log --limit 1 --reverse > "$WORK/out"
+grep -q '"content":"[A-Za-z0-9+/=]*\.box"' "$WORK/out" && ok || fail "log shows it as signed by default"
+"$SBOT" log --limit 1 --reverse --private > "$WORK/out"
+grep -q '"text":"for bob"' "$WORK/out" && grep -q '"cyphertext":"' "$WORK/out" && ok || fail "log --private shows it decrypted, as ssb-db does"
 SSB_PATH=$BOB "$SBOT" add < <("$SBOT" hist "$ME" --keys false) > /dev/null 2>&1
-SSB_PATH=$BOB "$SBOT" log --limit 1 --reverse > "$WORK/out"
+SSB_PATH=$BOB "$SBOT" log --limit 1 --reverse --private > "$WORK/out"
 grep -q '"text":"for bob"' "$WORK/out" && ok || fail "the recipient reads it"
 SSB_PATH=$WORK/eve "$SBOT" private.unbox "$(cat "$WORK/private")" > /dev/null 2>&1
 [ $? = 3 ] && ok || fail "others cannot unbox it (exit 3)"

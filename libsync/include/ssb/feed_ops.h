@@ -1,5 +1,5 @@
-// Operations on our own feed and views of stored messages, shared by the embedded command
-// line and the server's RPC methods so that both answer byte for byte alike.
+// Operations on our own feed, shared by the embedded command line and the server's RPC methods
+// so that both answer alike. How stored messages are shown is ssb/db_view.h's.
 #pragma once
 
 #include <optional>
@@ -23,38 +23,11 @@ namespace ssb {
 Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, json::Value content,
                                      const ValidateOptions& validate);
 
-// How stream items are shaped (ssb-db's options).
-struct MessageFormat {
-  bool keys = true;     // KVT objects; false: bare values
-  bool values = true;   // false: bare ids
-  // Show private messages decrypted for us (KVT form only: bare values are always exactly as
-  // received, so they can be replicated or piped into `add`).
-  bool decrypt = true;
-};
-
-// Reads keys/values/private from an options object; a present option of the wrong type is an
-// error (kInvalidArgument).
-Status ReadMessageFormat(const json::Value& opts, MessageFormat* f);
-// One stream item as ssb-server sends it: KVT, bare value or bare id. The value text is
-// spliced in as stored, byte-identical to what was received.
-std::string FormatMessage(const StoredMessage& m, const MessageFormat& f);
-
 // Typed option readers over a JSON options object; absent leaves *out unchanged.
 Status OptString(const json::Value& opts, const char* key, std::string* out);
 Status OptInt(const json::Value& opts, const char* key, int64_t* out);
 Status OptBool(const json::Value& opts, const char* key, bool* out);
 Status OptNumber(const json::Value& opts, const char* key, double* out);
-
-// createHistoryStream's arguments: {id, seq|sequence, limit, reverse, live, old} + format.
-struct HistoryArgs {
-  HistoryQuery query;
-  MessageFormat format;
-  bool live = false;
-  bool old = true;
-};
-Status ReadHistoryArgs(const json::Value& opts, HistoryArgs* out);
-// gt/lt/limit/reverse of createFeedStream, createLogStream, messagesByType.
-Status ReadRangeArgs(const json::Value& opts, RangeQuery* q);
 
 double NowMs();
 

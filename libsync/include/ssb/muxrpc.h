@@ -158,6 +158,9 @@ enum class Access : uint8_t { kOwner, kAnyone };
 class Api {
  public:
   void AddAsync(const std::string& name, Access access, AsyncHandler h);
+  // An async method that the manifest lists as "sync" (secret-stack's synchronous methods are
+  // plain async calls on the wire; clients read the manifest).
+  void AddSync(const std::string& name, Access access, AsyncHandler h);
   void AddStream(const std::string& name, CallType type, Access access, StreamHandler h);
   // muxrpc's manifest: {name: "async"|"source"|"sink"|"duplex", ns: {...}}.
   json::Value Manifest() const;
@@ -167,6 +170,7 @@ class Api {
     Access access;
     AsyncHandler async;
     StreamHandler stream;
+    bool sync = false;  // listed as "sync" in the manifest
   };
   const Method* Find(const std::string& dotted) const;
 

@@ -1,5 +1,11 @@
-// blobs.* (ssb-blobs 2): has, size, get, getSlice, createWants, changes, want, add, ls, rm.
+// blobs.* as ssb-blobs 1.2 serves them: has, size, meta, get, getSlice, createWants, changes,
+// want, push, add, ls, rm, help.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <set>
+
+#include "help.h"
 
 #include "support.h"
 #include "ssb/feed_ops.h"
@@ -78,6 +84,59 @@ rpc::StreamHandler ServeBlob(BlobStore& blobs, bool slice) {
   };
 }
 
+// {id, size, ts} of a stored blob (ts: when it was stored, ms), or nullopt.
+std::optional<Value> BlobMeta(const BlobStore& blobs, const std::string& id) {
+  struct stat st;
+  if (::stat(blobs.PathFor(id).c_str(), &st) != 0) return std::nullopt;
+  Value v = Value::Object();
+  v.Set("id", Value::String(id));
+  v.Set("size", Value::Number(static_cast<double>(st.st_size)));
+  v.Set("ts", Value::Number(static_cast<double>(st.st_mtim.tv_sec) * 1000 +
+                            static_cast<double>(st.st_mtim.tv_nsec / 1000000)));
+  return v;
+}
+
+// blobs.ls({meta|long, live, old}): the stored blobs (ids, or {id, size, ts}), then, live,
+// those stored later.
+class LsSource : public view::Source {
+ public:
+  LsSource(const BlobStore& blobs, const Value& opts) : blobs_(blobs) {
+    meta_ = api::Truthy(opts.Find("meta")) || api::Truthy(opts.Find("long"));
+    live_ = api::IsTrue(opts.Find("live")) || api::IsFalse(opts.Find("old"));
+    old_ = !api::IsFalse(opts.Find("old"));
+  }
+  Result<State> Next(size_t, std::vector<std::string>* out) override {
+    auto list = blobs_.List();
+    if (!list.ok()) return list.status();
+    bool first = !started_;
+    started_ = true;
+    for (const auto& id : *list) {
+      if (!seen_.insert(id).second) continue;
+      if (first && !old_) continue;
+      if (meta_) {
+        auto m = BlobMeta(blobs_, id);
+        if (!m) continue;
+        out->push_back(json::Stringify(*m));
+      } else {
+        std::string q;
+        json::AppendQuoted(&q, id);
+        out->push_back(std::move(q));
+      }
+      ++produced_;
+    }
+    if (first && live_ && old_) {
+      out->push_back("{\"sync\":true}");
+      ++produced_;
+    }
+    return live_ ? State::kLive : State::kDone;
+  }
+
+ private:
+  const BlobStore& blobs_;
+  bool meta_ = false, live_ = false, old_ = true, started_ = false;
+  std::set<std::string> seen_;
+};
+
 }  // namespace
 
 void RegisterBlobsApi(ApiParts& parts) {
@@ -107,8 +166,17 @@ void RegisterBlobsApi(ApiParts& parts) {
                  if (!a.is_string() || !IsBlobId(a.as_string()))
                    co_return Status::InvalidArgument("invalid hash:" + json::Stringify(a));
                  auto size = blobs.Size(a.as_string());
-                 if (!size.ok()) co_return Value();
+                 if (!size.ok()) co_return api::Undefined();
                  co_return Value::Number(static_cast<double>(*size));
+               });
+  api.AddAsync("blobs.meta", Access::kOwner,
+               [&blobs](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 const Value& a = Arg(args, 0);
+                 if (!a.is_string() || !IsBlobId(a.as_string()))
+                   co_return Status::InvalidArgument("invalid hash:" + json::Stringify(a));
+                 auto m = BlobMeta(blobs, a.as_string());
+                 if (!m) co_return api::Undefined();
+                 co_return *m;
                });
   api.AddStream("blobs.get", CallType::kSource, Access::kAnyone, ServeBlob(blobs, false));
   api.AddStream("blobs.getSlice", CallType::kSource, Access::kAnyone, ServeBlob(blobs, true));
@@ -133,7 +201,7 @@ void RegisterBlobsApi(ApiParts& parts) {
                  co_return Value::Bool(blobs.Has(id));
                });
   api.AddStream("blobs.add", CallType::kSink, Access::kOwner,
-                [&blobs, &transfer](CallContext&, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
+                [&parts, &blobs, &transfer](CallContext&, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
                   std::vector<uint8_t> bytes;
                   for (;;) {
                     auto r = co_await s->Read();
@@ -158,25 +226,34 @@ void RegisterBlobsApi(ApiParts& parts) {
                     co_return;
                   }
                   transfer.Stored(*id, bytes.size());
+                  parts.node.new_messages.Notify();  // blobs.ls live
                   // A sink answers with its end; the id travels in a data packet first so the
                   // command line can print it.
                   s->WriteJson(Value::String(*id));
                 });
   api.AddStream("blobs.ls", CallType::kSource, Access::kOwner,
-                [&blobs](CallContext&, const Value&, std::shared_ptr<Stream> s) -> awaitable<void> {
-                  auto list = blobs.List();
-                  if (!list.ok()) {
-                    s->End(list.status());
-                    co_return;
-                  }
-                  for (const auto& id : *list) s->WriteJson(Value::String(id));
-                });
+                api::SourceMethod(parts, "blobs.ls", [&blobs](const Value& args) -> Result<view::SourcePtr> {
+                  return view::SourcePtr(new LsSource(blobs, api::Opts(args)));
+                }));
+  // blobs.push(id): have peers fetch a blob we hold, by announcing it again.
+  api.AddAsync("blobs.push", Access::kOwner,
+               [&blobs, &transfer](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 const Value& a = Arg(args, 0);
+                 if (!a.is_string() || !IsBlobId(a.as_string()))
+                   co_return Status::InvalidArgument("invalid hash:" + json::Stringify(a));
+                 auto size = blobs.Size(a.as_string());
+                 if (!size.ok()) co_return Status::NotFound("no blob " + a.as_string());
+                 transfer.Stored(a.as_string(), *size);
+                 co_return api::Undefined();
+               });
+  api.AddSync("blobs.help", Access::kOwner,
+              [](CallContext&, const Value&) -> awaitable<Result<Value>> { co_return api::BlobsHelp(); });
   api.AddAsync("blobs.rm", Access::kOwner,
                [&blobs](CallContext&, const Value& args) -> awaitable<Result<Value>> {
                  const Value& a = Arg(args, 0);
                  if (!a.is_string()) co_return Status::InvalidArgument("blobs.rm needs a blob id");
                  SSB_CO_RETURN_IF_ERROR(blobs.Remove(a.as_string()));
-                 co_return Value::Bool(true);
+                 co_return api::Undefined();
                });
 }
 

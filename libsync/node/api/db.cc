@@ -1,7 +1,13 @@
-// The log, as ssb-db serves it: publish, add, get, createHistoryStream, createFeedStream,
-// createLogStream, messagesByType.
-#include "support.h"
+// The log, as ssb-db 20 serves it: publish, add, get, del, the message streams (views over the
+// store, ssb/db_view.h), latest, links, createWriteStream, createSequenceStream,
+// getVectorClock, getLatest, latestSequence, getFeedState, rebuild.
+//
+// Every value goes out exactly as it was signed (a private message's content is its box
+// string) unless the caller asks for `private: true` (get, streams) or `meta` (get).
+#include "ssb/box.h"
 #include "ssb/feed_ops.h"
+#include "ssb/ref.h"
+#include "support.h"
 
 namespace ssb {
 
@@ -16,26 +22,47 @@ using rpc::Stream;
 
 namespace {
 
-using RangeFn = Status (Store::*)(const RangeQuery&, const MessageVisitor&);
-
-// createFeedStream / createLogStream: a range of the whole log.
-rpc::StreamHandler Range(NodeContext& node, RangeFn fn) {
-  return [&node, fn](CallContext&, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
-    RangeQuery q;
-    MessageFormat f;
-    Value o = Opts(args);
-    Status st = ReadRangeArgs(o, &q);
-    if (st.ok()) st = ReadMessageFormat(o, &f);
-    if (!st.ok()) {
-      s->End(st);
-      co_return;
+// createSequenceStream: the log position now (-1 for an empty log), then each new one.
+class SequenceSource : public view::Source {
+ public:
+  explicit SequenceSource(Store& store) : store_(store) {}
+  Result<State> Next(size_t, std::vector<std::string>* out) override {
+    auto now = store_.LastLogSeq();
+    if (!now.ok()) return now.status();
+    int64_t v = *now == 0 ? -1 : *now;
+    if (!sent_ || v != last_) {
+      out->push_back(json::NumberToString(static_cast<double>(v)));
+      ++produced_;
+      sent_ = true;
+      last_ = v;
     }
-    st = ((*node.store).*fn)(q, [&](const StoredMessage& m) {
-      s->WriteJsonText(FormatMessage(m, f));
-      return !s->closed();
-    });
-    if (!st.ok()) s->End(st);
-  };
+    return State::kLive;
+  }
+
+ private:
+  Store& store_;
+  bool sent_ = false;
+  int64_t last_ = 0;
+};
+
+// A feed id argument of getLatest & co: the id itself.
+Result<std::string> FeedArg(const Value& args) {
+  std::string id = api::IdArg(Arg(args, 0));
+  if (!IsFeedId(id, true)) return Status::InvalidArgument("not a feed id: " + id);
+  return id;
+}
+
+// Stores one message value (or {key, value}) signed elsewhere; tells the replicator.
+Result<std::string> AddOne(ApiParts& parts, const Value& a) {
+  NodeContext& n = parts.node;
+  const Value* value = a.is_object() && a.Find("value") && !a.Find("author") ? a.Find("value") : &a;
+  Message msg = Message::FromValue(*value);
+  AppendOptions aopt;
+  aopt.validate = n.validate;
+  auto out = n.store->Append(msg, aopt);
+  if (!out.ok()) return out.status();
+  if (out->kind == AppendKind::kAppended) parts.replicator.OnAppended({msg});
+  return msg.id();
 }
 
 }  // namespace
@@ -43,14 +70,54 @@ rpc::StreamHandler Range(NodeContext& node, RangeFn fn) {
 void RegisterDbApi(ApiParts& parts) {
   rpc::Api& api = parts.api;
   NodeContext& node = parts.node;
-  api.AddStream("createHistoryStream", CallType::kSource, Access::kAnyone,
-                [&parts](CallContext& ctx, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
-                  HistoryArgs h;
-                  if (Status st = ReadHistoryArgs(Opts(args), &h); !st.ok()) {
-                    s->End(st);
-                    co_return;
+  auto ctx = [&node] { return api::ViewContext(node); };
+
+  // Anyone may read a feed's history (legacy replication), except feeds we block.
+  api.AddStream(
+      "createHistoryStream", CallType::kSource, Access::kAnyone,
+      [&parts, ctx](CallContext& call, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
+        std::string feed = view::StreamFeed(args);
+        if (!call.peer.owner) {
+          // Feeds we block, and feeds blocked from this peer (replicate.block), end at once.
+          std::string peer = FeedIdFromKey(call.peer.id);
+          if (parts.replicator.set().WeBlock(feed) || parts.replicator.ServeBlocked(feed, peer)) co_return;
+        }
+        auto src = view::CreateHistoryStream(ctx(), args);
+        if (!src.ok()) {
+          s->End(src.status());
+          co_return;
+        }
+        co_await api::RunSource(parts, "createHistoryStream", std::move(src).value(), s);
+      });
+  struct Named {
+    const char* name;
+    Result<view::SourcePtr> (*open)(const view::Context&, const Value&);
+  };
+  for (const Named& m : {Named{"createLogStream", &view::CreateLogStream},
+                         Named{"createFeedStream", &view::CreateFeedStream},
+                         Named{"createUserStream", &view::CreateUserStream},
+                         Named{"createRawLogStream", &view::CreateRawLogStream},
+                         Named{"messagesByType", &view::MessagesByType},
+                         Named{"latest", &view::Latest},
+                         Named{"links", &view::Links}}) {
+    api.AddStream(m.name, CallType::kSource, Access::kOwner,
+                  api::SourceMethod(parts, m.name, [ctx, open = m.open](const Value& args) {
+                    return open(ctx(), args);
+                  }));
+  }
+  api.AddStream("createSequenceStream", CallType::kSource, Access::kOwner,
+                api::SourceMethod(parts, "createSequenceStream", [&node](const Value&) -> Result<view::SourcePtr> {
+                  return view::SourcePtr(new SequenceSource(*node.store));
+                }));
+  api.AddStream("createWriteStream", CallType::kSink, Access::kOwner,
+                [&parts](CallContext&, const Value&, std::shared_ptr<Stream> s) -> awaitable<void> {
+                  // As ssb-db: each message is queued; an invalid one is dropped, the rest go on.
+                  for (;;) {
+                    auto r = co_await s->Read();
+                    if (!r.ok() || !*r) break;
+                    auto v = json::Parse((*r)->body, {.max_depth = 64, .max_bytes = 1 << 20});
+                    if (v.ok()) (void)AddOne(parts, *v);
                   }
-                  co_await parts.replicator.ServeHistory(s, std::move(h), !ctx.peer.owner);
                 });
   api.AddAsync("publish", Access::kOwner,
                [&parts](CallContext&, const Value& args) -> awaitable<Result<Value>> {
@@ -58,51 +125,106 @@ void RegisterDbApi(ApiParts& parts) {
                });
   api.AddAsync("add", Access::kOwner,
                [&parts](CallContext&, const Value& args) -> awaitable<Result<Value>> {
-                 NodeContext& n = parts.node;
-                 const Value& a = Arg(args, 0);
-                 const Value* value = a.is_object() && a.Find("value") && a.Find("key") ? a.Find("value") : &a;
-                 Message msg = Message::FromValue(*value);
-                 AppendOptions aopt;
-                 aopt.validate = n.validate;
-                 auto out = n.store->Append(msg, aopt);
-                 if (!out.ok()) co_return out.status();
-                 if (out->kind == AppendKind::kAppended) parts.replicator.OnAppended({msg});
-                 auto stored = n.store->Get(msg.id());
+                 auto id = AddOne(parts, Arg(args, 0));
+                 if (!id.ok()) co_return id.status();
+                 auto stored = parts.node.store->Get(*id);
                  if (!stored.ok()) co_return stored.status();
                  co_return api::StoredToKvt(*stored);
                });
   api.AddAsync("get", Access::kOwner,
-               [&node](CallContext&, const Value& args) -> awaitable<Result<Value>> {
-                 const Value& a = Arg(args, 0);
-                 std::string id = a.is_string() ? a.as_string() : "";
-                 if (a.is_object()) (void)OptString(a, "id", &id);
-                 auto m = node.store->Get(id);
-                 if (!m.ok()) co_return m.status();
-                 auto v = json::Parse(FormatMessage(*m, MessageFormat{.keys = false}));
+               [ctx](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 auto text = view::Get(ctx(), Arg(args, 0));
+                 if (!text.ok()) co_return text.status();
+                 auto v = json::Parse(*text, {.wtf8_input = true});
                  if (!v.ok()) co_return v.status();
                  co_return std::move(v).value();
                });
-  api.AddStream("createFeedStream", CallType::kSource, Access::kOwner, Range(node, &Store::FeedStream));
-  api.AddStream("createLogStream", CallType::kSource, Access::kOwner, Range(node, &Store::LogStream));
-  api.AddStream("messagesByType", CallType::kSource, Access::kOwner,
-                [&node](CallContext&, const Value& args, std::shared_ptr<Stream> s) -> awaitable<void> {
-                  RangeQuery q;
-                  MessageFormat f;
-                  Value o = Opts(args);
-                  std::string type = Arg(args, 0).is_string() ? Arg(args, 0).as_string() : "";
-                  Status st = OptString(o, "type", &type);
-                  if (st.ok()) st = ReadRangeArgs(o, &q);
-                  if (st.ok()) st = ReadMessageFormat(o, &f);
-                  if (st.ok() && type.empty()) st = Status::InvalidArgument("messagesByType needs a type");
-                  if (st.ok()) {
-                    st = node.store->ByType(type, q, [&](const StoredMessage& m) {
-                      s->WriteJsonText(FormatMessage(m, f));
-                      return !s->closed();
-                    });
-                  }
-                  if (!st.ok()) s->End(st);
-                  co_return;
-                });
+  // del: a message, or every message of a feed (ssb-db: del(msgId | feedId)).
+  api.AddAsync("del", Access::kOwner,
+               [&node](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 const Value& a = Arg(args, 0);
+                 std::string target = a.is_string() ? a.as_string() : "";
+                 if (IsMsgId(target)) {
+                   Status st = node.store->Delete(target);
+                   if (!st.ok()) co_return st;
+                   co_return api::Undefined();
+                 }
+                 if (IsFeedId(target, true)) {
+                   auto keys = node.store->DeleteFeed(target);
+                   if (!keys.ok()) co_return keys.status();
+                   Value out = Value::Array();
+                   for (auto& k : *keys) out.Push(Value::String(std::move(k)));
+                   co_return out;
+                 }
+                 co_return Status::InvalidArgument("deletion target must be a message or feed");
+               });
+  api.AddAsync("getLatest", Access::kOwner,
+               [&node](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 auto id = FeedArg(args);
+                 if (!id.ok()) co_return id.status();
+                 auto f = node.store->Feed(*id);
+                 if (!f.ok()) co_return f.status();
+                 if (!f->has_value()) co_return api::Undefined();
+                 auto m = node.store->Get((*f)->key);
+                 if (!m.ok()) co_return api::Undefined();  // deleted
+                 Value out = Value::Object();
+                 out.Set("key", Value::String(m->key));
+                 out.Set("value", *json::Parse(m->value_json, {.wtf8_input = true}));
+                 co_return out;
+               });
+  api.AddAsync("latestSequence", Access::kOwner,
+               [&node](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 auto id = FeedArg(args);
+                 if (!id.ok()) co_return id.status();
+                 auto f = node.store->Feed(*id);
+                 if (!f.ok()) co_return f.status();
+                 if (!f->has_value()) co_return Status::NotFound("not found:" + *id);
+                 co_return Value::Number(static_cast<double>((*f)->sequence));
+               });
+  api.AddAsync("getFeedState", Access::kOwner,
+               [&node](CallContext&, const Value& args) -> awaitable<Result<Value>> {
+                 auto id = FeedArg(args);
+                 if (!id.ok()) co_return id.status();
+                 auto f = node.store->Feed(*id);
+                 if (!f.ok()) co_return f.status();
+                 Value out = Value::Object();
+                 out.Set("id", f->has_value() ? Value::String((*f)->key) : Value());
+                 out.Set("sequence", Value::Number(f->has_value() ? static_cast<double>((*f)->sequence) : 0));
+                 co_return out;
+               });
+  api.AddAsync("getVectorClock", Access::kOwner,
+               [&node](CallContext&, const Value&) -> awaitable<Result<Value>> {
+                 auto clock = node.store->Clock();
+                 if (!clock.ok()) co_return clock.status();
+                 Value out = Value::Object();
+                 for (const auto& [feed, seq] : *clock) out.Set(feed, Value::Number(static_cast<double>(seq)));
+                 co_return out;
+               });
+  // rebuild: what is derived from the log is kept up to date as it is written; what can be
+  // redone is decrypting: private messages are decrypted again (after a key change, or for
+  // ones stored without it) and their type and links indexed.
+  api.AddAsync("rebuild", Access::kOwner,
+               [&node](CallContext&, const Value&) -> awaitable<Result<Value>> {
+                 std::vector<std::pair<std::string, std::string>> found;
+                 Status st = node.store->Encrypted(0, /*only_undecrypted=*/false, -1,
+                                                   [&](const StoredMessage& m) {
+                                                     auto v = json::Parse(m.value_json, {.wtf8_input = true});
+                                                     const Value* c = v.ok() ? v->Find("content") : nullptr;
+                                                     if (c && c->is_string()) {
+                                                       if (auto plain = BoxDecrypt(c->as_string(), node.keys)) {
+                                                         auto p = json::Parse(*plain);
+                                                         if (p.ok()) found.emplace_back(m.key, json::Stringify(*p));
+                                                       }
+                                                     }
+                                                     return true;
+                                                   });
+                 if (!st.ok()) co_return st;
+                 for (const auto& [key, text] : found) {
+                   Status set = node.store->SetPlaintext(key, text);
+                   if (!set.ok()) co_return set;
+                 }
+                 co_return api::Undefined();
+               });
 }
 
 }  // namespace ssb
