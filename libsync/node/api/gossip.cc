@@ -34,8 +34,6 @@ Value PeerJson(const Connections& c, const PeerEntry& e) {
     v.Set("client", Value::Bool(p->outgoing));
   } else if (e.dialing) {
     v.Set("state", Value::String("connecting"));
-  } else {
-    v.Set("state", Value::String("disconnected"));
   }
   return v;
 }

@@ -233,6 +233,13 @@ async function scenario (target) {
   await record('createWriteStream', withTimeout(new Promise((resolve) => {
     pull(pull.values(friendMsgs.slice(4)), c.createWriteStream((err) => resolve(err ? { error: err.message } : { value: null })))
   }), CALL_TIMEOUT))
+  // The sink's callback comes when the client has sent its end, not when the server stored
+  // the items: wait for them, so the log order that follows is the same on both servers.
+  for (let i = 0; i < 100; i++) {
+    const st = await asyncCall((cb) => c.latestSequence(friend.id, cb))
+    if (st.value === friendMsgs.length) break
+    await sleep(50)
+  }
   const strangerMsgs = []
   let sstate = validate.initial()
   for (const content of [{ type: 'post', text: 'stranger 1' }, { type: 'post', text: 'stranger 2' }]) sstate = validate.appendNew(sstate, null, stranger, content, ts++)
