@@ -106,6 +106,31 @@ SSB_PATH=$BOB "$SBOT" log --limit 1 --reverse --private > "$WORK/out"
 grep -q '"text":"for bob"' "$WORK/out" && ok || fail "the recipient reads it"
 SSB_PATH=$WORK/eve "$SBOT" private.unbox "$(cat "$WORK/private")" > /dev/null 2>&1
 [ $? = 3 ] && ok || fail "others cannot unbox it (exit 3)"
+# What hist, log and feed print pipes back into `sbot add` on any store (a feed with private
+# messages, a store that can read none of them): every message, byte for byte.
+"$SBOT" publish --type post --text "to myself" --recps "$ME" > /dev/null
+"$SBOT" hist "$ME" > "$WORK/mine"
+[ "$(grep -c '\.box"' "$WORK/mine")" = 2 ] && ok || fail "hist prints both private messages as signed"
+expect_exit 0 "hist | add into another store" -- env SSB_PATH=$WORK/carol "$SBOT" add < "$WORK/mine"
+[ "$(grep -c '"stored":true' "$WORK/out")" = "$(wc -l < "$WORK/mine")" ] && ok || fail "every message of the feed is stored"
+# (Keys and values byte for byte; the receive timestamps are the copy's own.)
+SSB_PATH=$WORK/carol "$SBOT" hist "$ME" > "$WORK/theirs"
+cmp -s <(sed 's/,"timestamp":[0-9.e+]*}$//' "$WORK/mine") <(sed 's/,"timestamp":[0-9.e+]*}$//' "$WORK/theirs") \
+  && ok || fail "the copy's hist is byte-identical"
+"$SBOT" log --private | SSB_PATH=$WORK/dave "$SBOT" add > /dev/null 2>&1
+[ $? = 1 ] && ok || fail "log --private (decrypted values) is refused by add"
+"$SBOT" log | SSB_PATH=$WORK/dave "$SBOT" add > /dev/null 2>&1 && ok || fail "log pipes into add"
+"$SBOT" feed | SSB_PATH=$WORK/erin "$SBOT" add > /dev/null 2>&1 && ok || fail "feed pipes into add"
+# get: the signed value, or ssb-db 20's decrypted one with --private, {key, value, timestamp}
+# with --meta.
+PRIV=$(grep '\.box"' "$WORK/mine" | tail -1 | sed 's/^{"key":"\([^"]*\)".*/\1/')
+expect_exit 0 "get a private message" -- "$SBOT" get "$PRIV"
+grep -q '"content":"[A-Za-z0-9+/=]*\.box"' "$WORK/out" && ok || fail "get returns the box"
+expect_exit 0 "get --private" -- "$SBOT" get "$PRIV" --private
+grep -q '"text":"to myself"' "$WORK/out" && grep -q '"private":true' "$WORK/out" && ok || fail "get --private decrypts"
+expect_exit 0 "get --meta" -- "$SBOT" get "$PRIV" --meta
+grep -q "^{\"key\":\"$PRIV\",\"value\":{" "$WORK/out" && grep -q '"content":"[A-Za-z0-9+/=]*\.box"' "$WORK/out" \
+  && ok || fail "get --meta answers {key, value} as signed"
 
 # --- blobs
 printf 'hello blob' > "$WORK/blob"
@@ -178,8 +203,23 @@ grep -q "unknown key frends" "$WORK/err" && ok || fail "an unknown key is a warn
 "$SBOT" --path "$WORK/nohmac" --hmac hIGLt2dl9HBavXumNjjOG2ERlXXzY3cuB+IMlnNVvTE= validate < "$WORK/hmac.ndjson" > /dev/null 2>&1 \
   && ok || fail "publish signed with the config's caps.sign"
 
+# --- the command line is muxrpcli: every manifest method a verb
+expect_exit 0 "latest" -- "$SBOT" latest
+grep -q "{\"id\":\"$ME\",\"sequence\":[0-9]*,\"ts\":" "$WORK/out" && ok || fail "latest lists our feed"
+expect_exit 0 "friends.hops" -- "$SBOT" friends.hops
+grep -q "\"$ME\":0" "$WORK/out" && ok || fail "friends.hops: we are at 0 hops"
+expect_exit 0 "createUserStream" -- "$SBOT" createUserStream --id "$ME"
+[ "$(wc -l < "$WORK/out")" = "$(wc -l < "$WORK/mine")" ] && ok || fail "createUserStream lists our feed"
+expect_exit 0 "help" -- "$SBOT" help
+for verb in createLogStream friends.hops query.read gossip.peers blobs.getSlice ebt.peerStatus; do
+  grep -q "$verb" "$WORK/out" && ok || fail "help lists $verb"
+done
+expect_exit 7 "a verb that needs a server" -- "$SBOT" gossip.changes
+grep -q "gossip.changes needs a running server" "$WORK/err" && ok || fail "and says so"
+expect_exit 7 "a live stream needs a server" -- "$SBOT" log --live
 # --- usage errors
 expect_exit 2 "unknown verb" -- "$SBOT" frobnicate
+grep -q "unknown verb 'frobnicate'" "$WORK/err" && ok || fail "the unknown verb is named"
 expect_exit 2 "publish without a type" -- "$SBOT" publish --text x
 expect_exit 2 "hist with a bad feed id" -- "$SBOT" hist @nope
 expect_exit 3 "get of a missing message" -- "$SBOT" get "%AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=.sha256"
