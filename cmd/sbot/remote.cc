@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "ssb/feed_ops.h"
+#include "ssb/line_reader.h"
 #include "ssb/message.h"
 #include "ssb/muxrpc.h"
 #include "ssb/net.h"
@@ -99,11 +100,19 @@ ssb::Result<Value> RemoteArgs(const Method& m, Context& ctx, const VerbArgs& a, 
 // add through the server: every line a call, a result line each (as without a server).
 awaitable<int> RemoteAdd(std::shared_ptr<ssb::rpc::Connection> conn, const Context& ctx) {
   size_t stored = 0, rejected = 0;
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  ssb::LineReader in(0);
+  for (auto item = in.Next(); item.kind != ssb::LineReader::Kind::kEnd; item = in.Next()) {
+    if (item.kind == ssb::LineReader::Kind::kError) co_return ctx.Fail(item.status);
     Value out = Value::Object();
-    auto parsed = ssb::json::Parse(line);
+    if (item.kind == ssb::LineReader::Kind::kTooLong) {
+      ++rejected;
+      out.Set("error", Value::String(item.status.ToString()));
+      ctx.Print(out);
+      continue;
+    }
+    std::string_view line = item.line;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto parsed = ssb::json::Parse(line, ssb::MessageParseLimits());
     if (!parsed.ok()) {
       ++rejected;
       out.Set("error", Value::String(parsed.status().ToString()));
@@ -196,8 +205,14 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const Method&
   } else if (type == "sink") {
     // createWriteStream: each NDJSON line of stdin, one item.
     auto s = conn->Open(CallType::kSink, Path(method), std::move(args));
-    std::string line;
-    while (std::getline(std::cin, line) && !s->closed()) {
+    ssb::LineReader in(0);
+    for (auto item = in.Next(); item.kind != ssb::LineReader::Kind::kEnd && !s->closed();
+         item = in.Next()) {
+      if (item.kind != ssb::LineReader::Kind::kLine) {
+        code = ctx.Fail(item.status);
+        break;
+      }
+      std::string_view line = item.line;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       auto v = ssb::json::Parse(line);
       if (!v.ok()) {

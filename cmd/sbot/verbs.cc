@@ -10,7 +10,9 @@
 #include "ssb/box.h"
 #include "ssb/db_view.h"
 #include "ssb/feed_ops.h"
+#include "ssb/files.h"
 #include "ssb/friends.h"
+#include "ssb/line_reader.h"
 #include "ssb/message.h"
 #include "ssb/node.h"
 #include "ssb/ref.h"
@@ -32,9 +34,10 @@ void PrintItem(const Context& ctx, const std::string& text) {
   ctx.PrintRaw(text);
 }
 
-std::string ReadStdin() {
-  return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-}
+// All of standard input, for an argument given as "-": at most 1 MiB (a message's content is
+// far smaller), so that a runaway pipe is an error, not an exhausted memory.
+constexpr uint64_t kMaxStdinArgBytes = 1u << 20;
+ssb::Result<std::string> ReadStdin() { return ssb::ReadFdLimited(0, "standard input", kMaxStdinArgBytes); }
 
 ssb::Status NeedsServerForLive(const Method& m) {
   return ssb::Status::Unsupported(std::string(m.name) +
@@ -73,7 +76,14 @@ ssb::Result<Value> PublishContentArg(const VerbArgs& args) {
       return ssb::Status::InvalidArgument("publish takes one JSON argument (or -) at most");
     }
     bool from_stdin = args.positional[0] == "-";
-    std::string text = from_stdin ? ReadStdin() : args.positional[0];
+    std::string text;
+    if (from_stdin) {
+      auto all = ReadStdin();
+      if (!all.ok()) return all.status();
+      text = std::move(all).value();
+    } else {
+      text = args.positional[0];
+    }
     // Checked, not silently decoded with U+FFFD: this text is about to be signed as ours.
     SSB_RETURN_IF_ERROR(ssb::json::CheckUtf8(text, from_stdin ? "standard input" : "the JSON argument"));
     auto v = ssb::json::Parse(text);
@@ -456,13 +466,20 @@ int LocalValidate(Context& ctx, const Method&, const VerbArgs& args) {
   if (auto st = OptBool(args.options, "strict", &strict); !st.ok()) return ctx.Fail(st);
   if (strict) opt->mode = ssb::ValidationMode::kStrict;
   std::map<std::string, ssb::FeedState, std::less<>> feeds;
-  std::string line;
   size_t total = 0, invalid = 0;
-  while (std::getline(std::cin, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  ssb::LineReader in(0);
+  for (auto item = in.Next(); item.kind != ssb::LineReader::Kind::kEnd; item = in.Next()) {
+    if (item.kind == ssb::LineReader::Kind::kError) return ctx.Fail(item.status);
+    std::string_view line = item.line;
+    if (item.kind == ssb::LineReader::Kind::kLine &&
+        line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
     ++total;
     Value out = Value::Object();
-    auto parsed = ssb::json::Parse(line, ssb::MessageParseLimits());
+    auto parsed = item.kind == ssb::LineReader::Kind::kTooLong
+                      ? ssb::Result<Value>(item.status)
+                      : ssb::json::Parse(line, ssb::MessageParseLimits());
     if (!parsed.ok()) {
       ++invalid;
       out.Set("valid", Value::Bool(false));
@@ -573,11 +590,18 @@ int LocalAdd(Context& ctx, const Method&, const VerbArgs& args) {
     return ssb::Status::Ok();
   };
 
-  std::string line;
-  while (std::getline(std::cin, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  ssb::LineReader in(0);
+  for (auto item = in.Next(); item.kind != ssb::LineReader::Kind::kEnd; item = in.Next()) {
+    if (item.kind == ssb::LineReader::Kind::kError) return ctx.Fail(item.status);
+    std::string_view line = item.line;
+    if (item.kind == ssb::LineReader::Kind::kLine &&
+        line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
     Pending p;
-    auto parsed = ssb::json::Parse(line, ssb::MessageParseLimits());
+    auto parsed = item.kind == ssb::LineReader::Kind::kTooLong
+                      ? ssb::Result<Value>(item.status)
+                      : ssb::json::Parse(line, ssb::MessageParseLimits());
     if (!parsed.ok()) {
       p.parse_error = parsed.status();
     } else {
@@ -605,7 +629,12 @@ int LocalPrivateUnbox(Context& ctx, const Method&, const VerbArgs& args) {
   if (args.positional.size() != 1) {
     return ctx.Fail(ssb::Status::InvalidArgument("private.unbox takes one argument: MSGID, a message JSON or a box string"));
   }
-  std::string arg = args.positional[0] == "-" ? ReadStdin() : args.positional[0];
+  std::string arg = args.positional[0];
+  if (arg == "-") {
+    auto all = ReadStdin();
+    if (!all.ok()) return ctx.Fail(all.status());
+    arg = std::move(all).value();
+  }
   while (!arg.empty() && (arg.back() == '\n' || arg.back() == '\r')) arg.pop_back();
   Value content;
   if (ssb::IsMsgId(arg)) {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Command-line tests of sbot: expected output and exit codes on a throw-away data dir.
-# usage: sbot_test.sh SBOT_BINARY VECTORS_DIR
+# usage: sbot_test.sh SBOT_BINARY VECTORS_DIR RSS_TOOL MAX_RSS_MIB
 set -uo pipefail
 SBOT=$1
 VEC=$2
+RSS_TOOL=$3     # ssb_oldlog_tool: `rss COMMAND…` prints the child's peak RSS
+MAX_RSS_MIB=$4  # the bound for sbot reading hostile input (more under sanitizers)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export SSB_PATH=$WORK/me
@@ -170,6 +172,21 @@ else
   echo "skip: read-only data dir check needs a non-root user or mount namespaces"
 fi
 [ "$("$SBOT" --path "$WORK/ro" hist --values false | wc -l)" = 1 ] && ok || fail "nothing was written to the read-only dir"
+
+# --- stdin is read in blocks with a bound on one line: a 5 MB line (no valid message comes near)
+# is skipped and reported, the messages after it are stored; a 300 MB line costs no memory.
+L=$WORK/longline
+mkdir -p "$L"
+{ head -c 5000000 /dev/zero | tr '\0' x; echo; head -3 "$VEC/real-feed-2018/feed.jsonl"; } > "$WORK/long.jsonl"
+expect_exit 1 "add with a 5 MB line" -- "$SBOT" --path "$L" add < "$WORK/long.jsonl"
+grep -q "stdin line 1 is 5000000 bytes, over the limit" "$WORK/out" && [ "$(grep -c '"stored":true' "$WORK/out")" = 3 ] \
+  && ok || fail "the long line is reported and the 3 messages after it stored: $(head -c 300 "$WORK/out")"
+{ head -c 300000000 /dev/zero | tr '\0' x; } | "$RSS_TOOL" rss "$SBOT" --path "$L" validate > "$WORK/out" 2> "$WORK/err"
+rss=$(grep -o 'peak-rss-kib [0-9]*' "$WORK/err" | grep -o '[0-9]*$')
+[ "${rss:-999999999}" -lt $((MAX_RSS_MIB * 1024)) ] && grep -q '"valid":false' "$WORK/out" \
+  && ok || fail "validate of a 300 MB line: peak RSS ${rss:-?} KiB (bound: $MAX_RSS_MIB MiB), $(head -c 200 "$WORK/out")"
+printf '%s' "$(head -c 2000000 /dev/zero | tr '\0' x)" > "$WORK/big-content"
+expect_exit 4 "publish - with 2 MB on stdin" -- "$SBOT" --path "$L" publish - < "$WORK/big-content"
 
 # --- text that is not UTF-8 is refused before it can be signed (a Latin-1 "café")
 U=$WORK/utf8
