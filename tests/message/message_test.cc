@@ -226,3 +226,21 @@ TEST_CASE("text that is not UTF-8 is never signed") {
   CHECK(back->id() == good->id());
   CHECK(ssb::Validate(*back, nullptr).ok());
 }
+
+TEST_CASE("an array value is signed as ssb-keys' for-in clone, built in linear time") {
+  // ssb-keys clones with for-in: [a, b] is signed as {"0": a, "1": b}. A huge array (a muxrpc
+  // body of 1 MiB holds ~500,000 small numbers) is handled in one pass, not one key search per
+  // element (which took minutes: found by the json fuzz target).
+  auto arr = ssb::json::Value::Array();
+  for (int i = 0; i < 12; ++i) arr.Push(ssb::json::Value::Number(i * 10));
+  auto clone = ssb::json::Value::Object();
+  for (size_t i = 0; i < arr.size(); ++i) clone.Set(std::to_string(i), arr.items()[i]);
+  auto m = ssb::Message::FromValue(arr);
+  CHECK(m.signing_bytes() == ssb::json::StringifyPretty(clone));
+  CHECK(m.signing_bytes().find("\"10\": 100") != std::string::npos);
+  auto big = ssb::json::Value::Array();
+  for (int i = 0; i < 500000; ++i) big.Push(ssb::json::Value::Number(i % 3));
+  auto mb = ssb::Message::FromValue(std::move(big));
+  CHECK(mb.signing_bytes().find("\"499999\": 1") != std::string::npos);
+  CHECK_FALSE(ssb::Validate(mb, nullptr).ok());
+}
