@@ -68,7 +68,7 @@ TEST_CASE("ErrnoStatus: one mapping, full disks are kNoSpace") {
   CHECK(ErrnoStatus("cannot read", "", EIO).message().find("cannot read: ") == 0);
 }
 
-TEST_CASE("WriteAll: writes everything through short writes; a full disk is kNoSpace") {
+TEST_CASE("WriteAll: writes everything through short writes, a full disk is kNoSpace") {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   UniqueFd r(fds[0]), w(fds[1]);
@@ -126,7 +126,7 @@ TEST_CASE("WriteFileAtomic leaves no temp file behind") {
   CHECK(DirName("a") == ".");
 }
 
-TEST_CASE("ReadFileLimited: size checked before reading; FIFOs and symlinks refused") {
+TEST_CASE("ReadFileLimited: size checked before reading, FIFOs and symlinks refused") {
   TempDir dir;
   std::ofstream(dir.File("small")) << "0123456789";
   ReadLimits lim;

@@ -66,7 +66,7 @@ TEST_CASE("invite store: the file") {
   CHECK_FALSE(warning.empty());
 }
 
-TEST_CASE("invite store: used-up invites make room; unused ones are never dropped") {
+TEST_CASE("invite store: used-up invites make room, unused ones are never dropped") {
   ssb::InviteStore store;
   for (size_t i = 0; i < ssb::kMaxInvites; ++i) {
     ssb::PublicKey k{};

@@ -148,7 +148,7 @@ TEST_CASE("peer db: a damaged or hostile file never stops us") {
   }
 }
 
-TEST_CASE("peer db: learned pubs are capped; the worst are dropped for new ones") {
+TEST_CASE("peer db: learned pubs are capped, the worst are dropped for new ones") {
   PeerDb db;
   ssb::DialLimits limits;
   for (size_t i = 0; i < ssb::kMaxLearnedPubs; ++i) {

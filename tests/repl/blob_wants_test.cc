@@ -125,7 +125,7 @@ TEST_CASE("blob wants: wants for blobs we hold are answered with the size, to th
   CHECK(own->empty());
 }
 
-TEST_CASE("blob wants: fetch from a peer that advertised a size below max; retry elsewhere") {
+TEST_CASE("blob wants: fetch from a peer that advertised a size below max, retry elsewhere") {
   FakeBlobs blobs;
   BlobWants w(blobs);
   for (const char* p : {"@p1", "@p2", "@p3"}) static_cast<void>(w.PeerConnected(p));
@@ -169,7 +169,7 @@ TEST_CASE("blob wants: fetch from a peer that advertised a size below max; retry
   CHECK(*SentTo(e, "@p2") == WantMap{{Blob(1), 100}});
 }
 
-TEST_CASE("blob wants: forwarded wants are fetched too; parallel fetches are capped") {
+TEST_CASE("blob wants: forwarded wants are fetched too, parallel fetches are capped") {
   FakeBlobs blobs;
   BlobWantsOptions opt;
   opt.max_parallel_fetches = 2;

@@ -62,7 +62,7 @@ TEST_CASE("FeedIngest: valid messages are queued and appended in one batch") {
   CHECK(again->appended.empty());
 }
 
-TEST_CASE("FeedIngest: automatic flush at batch_size; the report covers it") {
+TEST_CASE("FeedIngest: automatic flush at batch_size, the report covers it") {
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   Feed alice{1};
@@ -257,7 +257,7 @@ TEST_CASE("FeedIngest: two ingests on one store (stale cached head is re-read)")
   CHECK(StoredSeq(*store, alice.id()) == 7);
 }
 
-TEST_CASE("FeedIngest: KVT objects are unwrapped; HMAC networks") {
+TEST_CASE("FeedIngest: KVT objects are unwrapped, HMAC networks") {
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   HmacKey key{};

@@ -86,7 +86,7 @@ TEST_CASE("replication set: unfollow removes a feed and what it brought in") {
   CHECK(g.Set(2).Contains(g.b.id()));
 }
 
-TEST_CASE("replication set: our block overrides follows and requests; others' blocks do not") {
+TEST_CASE("replication set: our block overrides follows and requests, others' blocks do not") {
   Graph g;
   // We block b although a follows it: b is not replicated and not traversed (c, d gone).
   AppendAll(*g.store, {g.me.Block(g.b)});

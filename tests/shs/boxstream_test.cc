@@ -171,7 +171,7 @@ TEST_CASE("the nonce is a big-endian counter: header n, body n+1, next header n+
   CHECK(PlusBE(ones, 1) == ssb::BoxStreamNonce{});
 }
 
-TEST_CASE("decoder: lengths 0 and 65535 are accepted; a lower limit refuses more") {
+TEST_CASE("decoder: lengths 0 and 65535 are accepted, a lower limit refuses more") {
   auto key = RandomKey();
   auto nonce = RandomNonce();
   std::string big(65535, 'b');

@@ -115,7 +115,7 @@ TEST_CASE("real-feed-2018: 235 messages appended one by one, read back identical
   CHECK((*latest)->sequence == 235);
 }
 
-TEST_CASE("AppendWireBatch parses texts; unparsable lines are rejected, not fatal") {
+TEST_CASE("AppendWireBatch parses texts, unparsable lines are rejected, not fatal") {
   auto lines = LoadKvt("generated/feeds.jsonl");
   unsigned threads = GENERATE(1u, 2u);
   TempDir dir;
@@ -359,7 +359,7 @@ TEST_CASE("a signed message with a null previous after sequence 1 is invalid, no
   CHECK(store->Append(a.SignValue(v)).status().code() == Code::kFork);
 }
 
-TEST_CASE("verify_signature=false trusts the caller; parallel and serial outcomes agree") {
+TEST_CASE("verify_signature=false trusts the caller, parallel and serial outcomes agree") {
   // A mixed batch: valid chains, duplicates, forks, gaps, forged and oversize messages.
   Chain a(6), b(7);
   std::vector<Message> batch;

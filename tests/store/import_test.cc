@@ -42,7 +42,7 @@ TEST_CASE("imported messages keep their receive times, raised only to stay incre
         Code::kInvalidArgument);
 }
 
-TEST_CASE("import rows are written, replaced and read back; inside a transaction they roll back") {
+TEST_CASE("import rows are written, replaced and read back, inside a transaction they roll back") {
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   CHECK(store->Imports()->empty());

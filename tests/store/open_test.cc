@@ -190,7 +190,7 @@ TEST_CASE("a store written by a newer version is refused") {
   }
 }
 
-TEST_CASE("an empty file becomes a store; missing files are not created when asked not to") {
+TEST_CASE("an empty file becomes a store, missing files are not created when asked not to") {
   TempDir dir;
   std::string path = dir.File("db.sqlite");
   WriteBytes(path, "");

@@ -105,7 +105,7 @@ TEST_CASE("feed stream orders by claimed timestamp, ties by receive order") {
   CHECK((*top)[2].key == f.msgs[2].id());
 }
 
-TEST_CASE("log stream is receive order; receive timestamps increase even if the clock goes back") {
+TEST_CASE("log stream is receive order, receive timestamps increase even if the clock goes back") {
   Fixture f;
   auto all = f.store->LogStream(RangeQuery{});
   REQUIRE(all.ok());
@@ -143,7 +143,7 @@ TEST_CASE("log stream is receive order; receive timestamps increase even if the 
   CHECK(r->received > all->back().received);
 }
 
-TEST_CASE("messages by content type; encrypted messages and their plaintext") {
+TEST_CASE("messages by content type, encrypted messages and their plaintext") {
   Fixture f;
   auto posts = f.store->ByType("post", RangeQuery{});
   REQUIRE(posts.ok());

@@ -184,7 +184,7 @@ TEST_CASE("get by id, {id, private}, {id, meta}, ?unbox= and log position", "[vi
   CHECK_FALSE(get("{}").ok());
 }
 
-TEST_CASE("live streams: old, the sync marker, then what is stored later; old: false only that",
+TEST_CASE("live streams: old, the sync marker, then what is stored later, old: false only that",
           "[view]") {
   TempStore t;
   Keypair me = Key(5);
@@ -241,7 +241,7 @@ TEST_CASE("live streams: old, the sync marker, then what is stored later; old: f
   }
 }
 
-TEST_CASE("limit bounds the old part; reverse; createFeedStream items carry rts", "[view]") {
+TEST_CASE("limit bounds the old part, reverse, createFeedStream items carry rts", "[view]") {
   TempStore t;
   Keypair me = Key(6);
   view::Context ctx{t.store.get(), &me};
@@ -296,7 +296,7 @@ TEST_CASE("a slow reader: a source produces at most one page per call, however m
   CHECK(total == 500);
 }
 
-TEST_CASE("messagesByType finds decrypted private messages; deleted ones are gone", "[view]") {
+TEST_CASE("messagesByType finds decrypted private messages, deleted ones are gone", "[view]") {
   TempStore t;
   Keypair me = Key(8), other = Key(9);
   view::Context ctx{t.store.get(), &me};
