@@ -128,28 +128,7 @@ async function backPressure () {
 
 // The example app, with ssb-client's defaults: run in its own process with HOME set, as a user
 // runs it. Prints one JSON line with what it saw.
-const exampleApp = `
-var ssbClient = require('ssb-client')
-var pull = require('pull-stream')
-
-ssbClient(function (err, sbot) {
-  if (err) throw err
-  sbot.publish({ type: 'post', text: 'Hello, world!' }, function (err, msg) {
-    if (err) throw err
-    pull(sbot.createFeedStream({ reverse: true, limit: 1 }), pull.collect(function (err, feed) {
-      if (err) throw err
-      pull(sbot.createLogStream({ reverse: true, limit: 1 }), pull.collect(function (err, log) {
-        if (err) throw err
-        pull(sbot.createHistoryStream({ id: msg.value.author }), pull.collect(function (err, history) {
-          if (err) throw err
-          console.log(JSON.stringify({ msg: msg, feed: feed, log: log, history: history }))
-          sbot.close(function () {})  // (ssb-server's too end with an error when closed mid-echo)
-        }))
-      }))
-    }))
-  })
-})
-`
+const exampleApp = fs.readFileSync(path.join(__dirname, 'example_app.js'), 'utf8')
 
 async function example () {
   const home = path.join(work, 'home')
