@@ -790,6 +790,9 @@ class GroupNode : public Node {
       a = std::move(first).value();
     }
     if (!Truthy(a)) a = JsVal::Own(Value::Array());
+    // The group reduce turned a non-array into an object: JavaScript's binary search finds no
+    // length, and the insertion calls splice on the object, which throws.
+    if (!a->is_array()) return TypeError("A.splice is not a function");
     std::vector<JsVal> needle;
     for (const Node* g : gets_) {
       auto v = Call1(ctx, *g, b);
