@@ -17,13 +17,12 @@ struct EscapeTable {
   char letter[128];
   constexpr EscapeTable() : kind(), letter() {
     for (int c = 0; c < 0x20; ++c) kind[c] = 2;
-    kind['\b'] = 1, letter['\b'] = 'b';
-    kind['\f'] = 1, letter['\f'] = 'f';
-    kind['\n'] = 1, letter['\n'] = 'n';
-    kind['\r'] = 1, letter['\r'] = 'r';
-    kind['\t'] = 1, letter['\t'] = 't';
-    kind['"'] = 1, letter['"'] = '"';
-    kind['\\'] = 1, letter['\\'] = '\\';
+    const char escapes[][2] = {{'\b', 'b'}, {'\f', 'f'}, {'\n', 'n'}, {'\r', 'r'},
+                               {'\t', 't'}, {'"', '"'}, {'\\', '\\'}};
+    for (const auto& e : escapes) {
+      kind[static_cast<unsigned char>(e[0])] = 1;
+      letter[static_cast<unsigned char>(e[0])] = e[1];
+    }
   }
 };
 constexpr EscapeTable kEscapes;

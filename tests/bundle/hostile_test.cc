@@ -26,7 +26,7 @@ using namespace ssb;
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(SSB_SANITIZED)  // set by CMake for ASan builds (gcc and clang)
 constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;

@@ -283,7 +283,8 @@ size_t Verify(const std::string& db, const Expected& exp, size_t batch, long lon
   ValidateOptions vo;
   vo.verify_signature = verify_signatures;
   size_t checked = 0;
-  for (const auto& [author, seq] : want) {
+  for (const auto& [feed, seq] : want) {
+    const std::string& author = feed;  // (a structured binding cannot be captured by clang 14)
     std::optional<FeedState> prev;
     HistoryQuery q;
     q.author = author;
