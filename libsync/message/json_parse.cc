@@ -43,35 +43,38 @@ size_t Utf8SequenceLength(const uint8_t* p, const uint8_t* end, size_t* bad_len)
   return need + 1;
 }
 
-// Node decodes socket and file bytes as UTF-8 before JSON.parse sees them.
-bool SanitizeUtf8(std::string_view in, std::string* out) {
-  auto* p = reinterpret_cast<const uint8_t*>(in.data());
-  auto* end = p + in.size();
-  bool changed = false;
-  const uint8_t* run = p;
-  while (p < end) {
+// Offset of the first ill-formed UTF-8 sequence at or after `from`, or npos; *bad_len as above.
+// The one walk behind decoding, checking and the WTF-8 test below.
+size_t NextInvalidUtf8(std::string_view text, size_t from, size_t* bad_len) {
+  auto* begin = reinterpret_cast<const uint8_t*>(text.data());
+  auto* end = begin + text.size();
+  for (auto* p = begin + from; p < end;) {
     if (*p < 0x80) {
       ++p;
       continue;
     }
-    size_t bad = 0;
-    size_t len = Utf8SequenceLength(p, end, &bad);
-    if (len) {
-      p += len;
-      continue;
-    }
-    if (!changed) {
-      out->clear();
-      out->reserve(in.size() + 16);
-      changed = true;
-    }
-    out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
-    out->append("\xEF\xBF\xBD");
-    p += bad;
-    run = p;
+    size_t len = Utf8SequenceLength(p, end, bad_len);
+    if (!len) return static_cast<size_t>(p - begin);
+    p += len;
   }
-  if (changed) out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(end - run));
-  return changed;
+  return std::string_view::npos;
+}
+
+// Node decodes socket and file bytes as UTF-8 before JSON.parse sees them.
+bool SanitizeUtf8(std::string_view in, std::string* out) {
+  size_t bad = 0;
+  size_t at = NextInvalidUtf8(in, 0, &bad);
+  if (at == std::string_view::npos) return false;
+  out->clear();
+  out->reserve(in.size() + 16);
+  size_t run = 0;
+  for (; at != std::string_view::npos; at = NextInvalidUtf8(in, run, &bad)) {
+    out->append(in.substr(run, at - run));
+    out->append("\xEF\xBF\xBD");
+    run = at + bad;
+  }
+  out->append(in.substr(run));
+  return true;
 }
 
 class Parser {
@@ -383,19 +386,8 @@ std::string DecodeUtf8(std::string_view bytes) {
 }
 
 size_t FindInvalidUtf8(std::string_view text) {
-  auto* begin = reinterpret_cast<const uint8_t*>(text.data());
-  auto* end = begin + text.size();
-  for (auto* p = begin; p < end;) {
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t bad = 0;
-    size_t len = Utf8SequenceLength(p, end, &bad);
-    if (!len) return static_cast<size_t>(p - begin);
-    p += len;
-  }
-  return std::string_view::npos;
+  size_t bad = 0;
+  return NextInvalidUtf8(text, 0, &bad);
 }
 
 Status CheckUtf8(std::string_view text, std::string_view what) {
@@ -409,29 +401,22 @@ Status CheckUtf8(std::string_view text, std::string_view what) {
 }
 
 bool IsWellFormedWtf8(std::string_view s) {
-  auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  auto* end = p + s.size();
-  while (p < end) {
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t bad = 0;
-    size_t len = Utf8SequenceLength(p, end, &bad);
-    if (len) {
-      p += len;
-      continue;
-    }
+  auto* begin = reinterpret_cast<const uint8_t*>(s.data());
+  auto* end = begin + s.size();
+  size_t bad = 0;
+  for (size_t at = NextInvalidUtf8(s, 0, &bad); at != std::string_view::npos;
+       at = NextInvalidUtf8(s, at, &bad)) {
     // A lone surrogate: ED A0..BF 80..BF. A high one followed by a low one is a pair written
     // the wrong way (CESU-8): JavaScript would read it back as one character.
-    if (p[0] == 0xED && end - p >= 3 && p[1] >= 0xA0 && p[1] <= 0xBF && p[2] >= 0x80 &&
-        p[2] <= 0xBF) {
-      bool high = p[1] <= 0xAF;
-      p += 3;
-      if (high && end - p >= 3 && p[0] == 0xED && p[1] >= 0xB0 && p[1] <= 0xBF) return false;
-      continue;
+    const uint8_t* p = begin + at;
+    if (!(p[0] == 0xED && end - p >= 3 && p[1] >= 0xA0 && p[1] <= 0xBF && p[2] >= 0x80 &&
+          p[2] <= 0xBF)) {
+      return false;
     }
-    return false;
+    bool high = p[1] <= 0xAF;
+    p += 3;
+    if (high && end - p >= 3 && p[0] == 0xED && p[1] >= 0xB0 && p[1] <= 0xBF) return false;
+    at += 3;
   }
   return true;
 }

@@ -193,6 +193,23 @@ TEST_CASE("hostile messages: size and value-count limits bound a parse before it
   CHECK_FALSE(dense.ok());  // over 8192 units long before it nears the value limit
 }
 
+TEST_CASE("bytes decode as Node decodes them; WTF-8 allows lone surrogates only") {
+  using ssb::json::DecodeUtf8;
+  using ssb::json::IsWellFormedWtf8;
+  CHECK(DecodeUtf8("caf\xC3\xA9") == "caf\xC3\xA9");
+  // Each maximal ill-formed subpart becomes one U+FFFD (WHATWG): a cut 3-byte sequence is one,
+  // a stray continuation byte is one, an overlong lead is one per byte.
+  CHECK(DecodeUtf8("a\xE2\x82z") == "a\xEF\xBF\xBDz");
+  CHECK(DecodeUtf8("\x80\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(DecodeUtf8("\xC0\xAFx\xF0") == "\xEF\xBF\xBD\xEF\xBF\xBDx\xEF\xBF\xBD");
+  CHECK(IsWellFormedWtf8(std::string_view("ok \xE2\x82\xAC")));
+  CHECK(IsWellFormedWtf8(std::string_view("\xED\xA0\x80 alone")));        // lone high surrogate
+  CHECK(IsWellFormedWtf8(std::string_view("x\xED\xB0\x80")));             // lone low surrogate
+  CHECK_FALSE(IsWellFormedWtf8(std::string_view("\xED\xA0\x80\xED\xB0\x80")));  // a pair: CESU-8
+  CHECK_FALSE(IsWellFormedWtf8(std::string_view("ab\xFF")));
+  CHECK_FALSE(IsWellFormedWtf8(std::string_view("\xED\xA0")));             // cut surrogate
+}
+
 TEST_CASE("text that is not UTF-8 is never signed") {
   // A Latin-1 "café" from a terminal: the bytes 63 61 66 E9.
   std::string latin1 = "caf\xE9";
