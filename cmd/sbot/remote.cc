@@ -8,6 +8,7 @@
 #include <asio/local/stream_protocol.hpp>
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 
@@ -143,6 +144,17 @@ awaitable<int> RemoteAdd(std::shared_ptr<ssb::rpc::Connection> conn, const Conte
   co_return rejected ? kExitRejected : kExitOk;
 }
 
+// Reads a stream's packets to its end, handing each to `each`; the error that ended it, if any.
+awaitable<ssb::Status> ReadToEnd(std::shared_ptr<ssb::rpc::Stream> s,
+                                 std::function<void(const ssb::rpc::Packet&)> each) {
+  for (;;) {
+    auto r = co_await s->Read();
+    if (!r.ok()) co_return r.status();
+    if (!*r) co_return ssb::Status::Ok();
+    each(**r);
+  }
+}
+
 awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const Method& m, std::string method,
                        Value args, Context& ctx, const VerbArgs& a) {
   int code = kExitOk;
@@ -159,16 +171,11 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const Method&
     }
   } else if (type == "source") {
     auto s = conn->Open(CallType::kSource, Path(method), std::move(args));
-    for (;;) {
-      auto r = co_await s->Read();
-      if (!r.ok()) {
-        code = ctx.Fail(r.status());
-        break;
-      }
-      if (!*r) break;
-      PrintPacket(ctx, **r);
+    auto end = co_await ReadToEnd(s, [&](const ssb::rpc::Packet& p) {
+      PrintPacket(ctx, p);
       std::cout.flush();
-    }
+    });
+    if (!end.ok()) code = ctx.Fail(end);
   } else if (type == "sink" && name == "blobs.add") {
     // A file (or stdin) on the sink; the server answers with the id.
     std::string path = a.positional.empty() ? "-" : a.positional[0];
@@ -192,16 +199,11 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const Method&
       co_await s->Drain();
     }
     s->End();
-    for (;;) {
-      auto r = co_await s->Read();
-      if (!r.ok()) {
-        code = ctx.Fail(r.status());
-        break;
-      }
-      if (!*r) break;
-      auto v = ssb::json::Parse((*r)->body);
+    auto end = co_await ReadToEnd(s, [](const ssb::rpc::Packet& p) {
+      auto v = ssb::json::Parse(p.body);
       if (v.ok() && v->is_string()) std::cout << v->as_string() << "\n";
-    }
+    });
+    if (!end.ok()) code = ctx.Fail(end);
   } else if (type == "sink") {
     // createWriteStream: each NDJSON line of stdin, one item.
     auto s = conn->Open(CallType::kSink, Path(method), std::move(args));
@@ -223,14 +225,8 @@ awaitable<int> RunCall(std::shared_ptr<ssb::rpc::Connection> conn, const Method&
       co_await s->Drain();
     }
     s->End();
-    for (;;) {
-      auto r = co_await s->Read();
-      if (!r.ok()) {
-        code = ctx.Fail(r.status());
-        break;
-      }
-      if (!*r) break;
-    }
+    auto end = co_await ReadToEnd(s, [](const ssb::rpc::Packet&) {});
+    if (!end.ok()) code = ctx.Fail(end);
   } else {
     code = ctx.Fail(ssb::Status::InvalidArgument(
         name + " is a duplex stream between peers; it is not called from the command line"));
