@@ -389,6 +389,36 @@ const Value* ExactString(const Value* v) {
 
 }  // namespace
 
+// The historic part of a stream: pages of `base` up to the log sequence stored when the first
+// page is read (pinned in state->second, where the live part starts), each page after the
+// position the last one ended at (state->first). `fetch(request, items)` reads one page,
+// appending an item per row, and returns where it ended and how many rows it read.
+template <class Request, class Position, class Fetch>
+MfrSource::PageReader PinnedOldPages(
+    const Context& ctx, Request base,
+    std::shared_ptr<std::pair<std::optional<Position>, int64_t>> state, Fetch fetch) {
+  Context c = ctx;
+  bool started = false;
+  return [c, base, state, fetch, started](size_t max, bool, std::vector<Value>* items) mutable
+             -> Result<bool> {
+    Request r = base;
+    if (!started) {
+      auto pin = c.store->LastLogSeq();
+      if (!pin.ok()) return pin.status();
+      state->second = *pin;
+      started = true;
+    }
+    r.max_log_seq = state->second;
+    r.after = state->first;
+    r.limit = std::max<size_t>(max, 1);
+    size_t rows = 0;
+    Result<std::optional<Position>> pos = fetch(r, items, &rows);
+    if (!pos.ok()) return pos.status();
+    if (*pos) state->first = **pos;
+    return rows == r.limit;
+  };
+}
+
 Result<json::Value> QueryExplain(const Context&, const json::Value& args) {
   auto o = ReadQueryOptions(args);
   if (!o.ok()) return o.status();
@@ -451,29 +481,14 @@ Result<SourcePtr> QueryRead(const Context& ctx, const json::Value& args) {
   old.reverse = o->reverse;
   Context c = ctx;
   auto state = std::make_shared<std::pair<std::optional<ReadPosition>, int64_t>>();  // after, tail
-  bool started = false;
-  auto old_page = [c, old, state, rts, started](size_t max, bool, std::vector<Value>* items) mutable
-      -> Result<bool> {
-    ReadRequest r = old;
-    if (!started) {
-      auto pin = c.store->LastLogSeq();
-      if (!pin.ok()) return pin.status();
-      state->second = *pin;
-      started = true;
-    }
-    r.max_log_seq = state->second;
-    r.after = state->first;
-    r.limit = std::max<size_t>(max, 1);
-    size_t rows = 0;
-    auto pos = c.store->Read(r, [&](const StoredMessage& m) {
-      ++rows;
-      items->push_back(MessageItem(m, rts));
-      return true;
-    });
-    if (!pos.ok()) return pos.status();
-    if (*pos) state->first = **pos;
-    return rows == r.limit;
-  };
+  auto old_page = PinnedOldPages(ctx, old, state,
+      [c, rts](const ReadRequest& r, std::vector<Value>* items, size_t* rows) {
+        return c.store->Read(r, [&](const StoredMessage& m) {
+          ++*rows;
+          items->push_back(MessageItem(m, rts));
+          return true;
+        });
+      });
   auto live_page = [c, tail, state, rts](size_t max, bool, std::vector<Value>* items) mutable
       -> Result<bool> {
     ReadRequest r = tail;
@@ -542,29 +557,14 @@ Result<SourcePtr> Links2Read(const Context& ctx, const json::Value& args) {
   };
   Context c = ctx;
   auto state = std::make_shared<std::pair<std::optional<LinkPosition>, int64_t>>();
-  bool started = false;
-  auto old_page = [c, lq, state, make_item, started](size_t max, bool, std::vector<Value>* items) mutable
-      -> Result<bool> {
-    LinksQuery r = lq;
-    if (!started) {
-      auto pin = c.store->LastLogSeq();
-      if (!pin.ok()) return pin.status();
-      state->second = *pin;
-      started = true;
-    }
-    r.max_log_seq = state->second;
-    r.after = state->first;
-    r.limit = std::max<size_t>(max, 1);
-    size_t rows = 0;
-    auto pos = c.store->Links(r, [&](const LinkRow& row) {
-      ++rows;
-      items->push_back(make_item(row));
-      return true;
-    });
-    if (!pos.ok()) return pos.status();
-    if (*pos) state->first = **pos;
-    return rows == r.limit;
-  };
+  auto old_page = PinnedOldPages(ctx, lq, state,
+      [c, make_item](const LinksQuery& r, std::vector<Value>* items, size_t* rows) {
+        return c.store->Links(r, [&](const LinkRow& row) {
+          ++*rows;
+          items->push_back(make_item(row));
+          return true;
+        });
+      });
   auto live_state = std::make_shared<std::optional<LinkPosition>>();
   auto live_page = [c, lq, state, live_state, make_item](size_t max, bool, std::vector<Value>* items) mutable
       -> Result<bool> {
