@@ -95,12 +95,7 @@ std::optional<std::string> Context::Unbox(const ssb::json::Value& content) {
   if (!content.is_string()) return std::nullopt;
   auto keys = Identity();
   if (!keys.ok()) return std::nullopt;
-  auto plain = ssb::BoxDecrypt(content.as_string(), **keys);
-  if (!plain) return std::nullopt;
-  // Only JSON counts as decrypted (ssb-keys.unbox parses the plaintext).
-  auto parsed = ssb::json::Parse(*plain);
-  if (!parsed.ok()) return std::nullopt;
-  return ssb::json::Stringify(*parsed);
+  return ssb::DecryptContent(content, **keys);
 }
 
 ssb::Result<ssb::ValidateOptions> Context::ValidateOptions() const {

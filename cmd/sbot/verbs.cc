@@ -316,19 +316,8 @@ int LocalRebuild(Context& ctx, const Method&, const VerbArgs&) {
   if (!keys.ok()) return ctx.Fail(keys.status());
   auto store = ctx.Store();
   if (!store.ok()) return ctx.Fail(store.status());
-  std::vector<std::pair<std::string, std::string>> found;
-  ssb::Status st = (*store)->Encrypted(0, false, -1, [&](const ssb::StoredMessage& m) {
-    auto v = ssb::json::Parse(m.value_json, {.wtf8_input = true});
-    const Value* c = v.ok() ? v->Find("content") : nullptr;
-    if (c && c->is_string()) {
-      if (auto plain = ctx.Unbox(*c)) found.emplace_back(m.key, *plain);
-    }
-    return true;
-  });
-  if (!st.ok()) return ctx.Fail(st);
-  for (const auto& [key, text] : found) {
-    if (ssb::Status s = (*store)->SetPlaintext(key, text); !s.ok()) return ctx.Fail(s);
-  }
+  auto n = ssb::view::DecryptStored(**store, **keys, 0, /*only_undecrypted=*/false);
+  if (!n.ok()) return ctx.Fail(n.status());
   ctx.PrintRaw("false");
   return kExitOk;
 }

@@ -17,6 +17,7 @@
 #include "ssb/base64.h"
 #include "ssb/bundle_sync.h"
 #include "ssb/config.h"
+#include "ssb/db_view.h"
 #include "ssb/files.h"
 #include "ssb/keys.h"
 #include "ssb/ref.h"
@@ -448,7 +449,7 @@ int main(int argc, char** argv) {
                        std::chrono::system_clock::now().time_since_epoch()).count()) - 1;
   auto decrypt_new = [&]() -> ssb::Status {
     if (c.dry_run) return ssb::Status::Ok();
-    auto n = ssb::DecryptReceived(*stores->store, *keys, started);
+    auto n = ssb::view::DecryptStored(*stores->store, *keys, started, /*only_undecrypted=*/true);
     return n.ok() ? ssb::Status::Ok() : n.status();
   };
 

@@ -140,6 +140,15 @@ std::optional<std::string> BoxDecrypt(std::string_view box_string, const Keypair
   return out;
 }
 
+std::optional<std::string> DecryptContent(const json::Value& content, const Keypair& me) {
+  if (!content.is_string()) return std::nullopt;
+  auto plain = BoxDecrypt(content.as_string(), me);
+  if (!plain) return std::nullopt;
+  auto parsed = json::Parse(*plain);
+  if (!parsed.ok()) return std::nullopt;
+  return json::Stringify(*parsed);
+}
+
 std::optional<std::array<uint8_t, 33>> BoxUnboxKey(std::string_view box_string,
                                                    const Keypair& me) {
   auto bytes = BoxBytes(box_string);

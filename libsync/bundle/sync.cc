@@ -349,20 +349,4 @@ Result<std::vector<ImportReport>> ImportPending(Store& store, BlobStore* blobs,
   return reports;
 }
 
-Result<uint64_t> DecryptReceived(Store& store, const Keypair& me, double after_received) {
-  std::vector<std::pair<std::string, std::string>> found;
-  SSB_RETURN_IF_ERROR(store.Encrypted(after_received, true, -1, [&](const StoredMessage& m) {
-    auto v = json::Parse(m.value_json);
-    const json::Value* content = v.ok() ? v->Find("content") : nullptr;
-    if (!content || !content->is_string()) return true;
-    auto plain = BoxDecrypt(content->as_string(), me);
-    if (!plain) return true;
-    auto parsed = json::Parse(*plain);  // only JSON counts, as ssb-keys.unbox parses it
-    if (parsed.ok()) found.emplace_back(m.key, json::Stringify(*parsed));
-    return true;
-  }));
-  for (const auto& [key, text] : found) SSB_RETURN_IF_ERROR(store.SetPlaintext(key, text));
-  return static_cast<uint64_t>(found.size());
-}
-
 }  // namespace ssb

@@ -85,12 +85,8 @@ Result<std::vector<AppendOutcome>> IngestChunk(Store& store, const Chunk& chunk,
   for (size_t i = 0; i < chunk.msgs.size(); ++i) {
     const Message& m = chunk.msgs[i];
     if ((*outcomes)[i].kind != AppendKind::kAppended || !m.is_encrypted()) continue;
-    auto plain = BoxDecrypt(m.content()->as_string(), *opt.self);
-    if (!plain) continue;
-    // Only JSON counts as decrypted (ssb-keys.unbox parses the plaintext).
-    auto parsed = json::Parse(*plain);
-    if (!parsed.ok()) continue;
-    SSB_RETURN_IF_ERROR(store.SetPlaintext(m.id(), json::Stringify(*parsed)));
+    auto plain = DecryptContent(*m.content(), *opt.self);
+    if (plain) SSB_RETURN_IF_ERROR(store.SetPlaintext(m.id(), *plain));
   }
   return outcomes;
 }

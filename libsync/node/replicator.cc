@@ -206,11 +206,8 @@ void Replicator::OnAppended(const std::vector<Message>& appended) {
     if (AffectsGraph(m)) graph = true;
     if (m.is_encrypted()) {
       // Ours to read? Keep the plaintext so the stream verbs show it (as ssb-db does).
-      if (const Value* c = m.content(); c && c->is_string()) {
-        if (auto plain = BoxDecrypt(c->as_string(), node_.keys)) {
-          auto parsed = json::Parse(*plain);
-          if (parsed.ok()) (void)node_.store->SetPlaintext(m.id(), json::Stringify(*parsed));
-        }
+      if (const Value* c = m.content()) {
+        if (auto plain = DecryptContent(*c, node_.keys)) (void)node_.store->SetPlaintext(m.id(), *plain);
       }
     } else if (const Value* c = m.content(); c && c->is_object()) {
       // Announced pubs become addresses to dial (the connection manager decides when).

@@ -54,6 +54,20 @@ std::string BoxOf(const StoredMessage& m) {
 
 }  // namespace
 
+Result<uint64_t> DecryptStored(Store& store, const Keypair& me, double after_received,
+                               bool only_undecrypted) {
+  std::vector<std::pair<std::string, std::string>> found;
+  SSB_RETURN_IF_ERROR(store.Encrypted(after_received, only_undecrypted, -1, [&](const StoredMessage& m) {
+    auto v = json::Parse(m.value_json, {.wtf8_input = true});
+    const Value* content = v.ok() ? v->Find("content") : nullptr;
+    if (!content) return true;
+    if (auto plain = DecryptContent(*content, me)) found.emplace_back(m.key, std::move(*plain));
+    return true;
+  }));
+  for (const auto& [key, text] : found) SSB_RETURN_IF_ERROR(store.SetPlaintext(key, text));
+  return static_cast<uint64_t>(found.size());
+}
+
 std::string DecryptedValue(const Context& ctx, const StoredMessage& m) {
   if (m.type) return m.value_json;  // not encrypted
   std::string box = BoxOf(m);

@@ -55,6 +55,18 @@ grep -q "0 messages, 0 blobs" "$WORK/out" && ok || fail "the second import chang
 for f in $("$SBOT" --path "$A" feed --values false | tr -d '"' | head -3); do :; done
 diff <("$SBOT" --path "$A" log --keys false | sort) <("$SBOT" --path "$B" log --keys false | sort) > /dev/null \
   && ok || fail "both stores hold identical messages"
+# A private message that arrives in a bundle is decrypted for its recipient, as `sbot add` does:
+# its type is indexed (messagesByType finds it) while the stored value stays as signed.
+D=$WORK/dave
+E=$WORK/erin
+E_ID=$("$SBOT" --path "$E" whoami | sed 's/.*"id": *"\([^"]*\)".*/\1/')
+"$SBOT" --path "$D" publish --type post --text "for erin only" --recps "$E_ID" > /dev/null
+expect 0 "export a private message" -- "$BUNDLE" --path "$D" export --all --out "$WORK/dave.ssb-bundle"
+expect 0 "import it as its recipient" -- "$BUNDLE" --path "$E" import "$WORK/dave.ssb-bundle"
+[ "$("$SBOT" --path "$E" messagesByType post | wc -l)" = 1 ] && ok \
+  || fail "the imported private message was decrypted and indexed by its type"
+[ "$("$SBOT" --path "$E" log | grep -c 'for erin only')" = 0 ] && ok || fail "log shows it as signed (a box)"
+
 # Blob wants: carol gets the messages without the blob, her want file asks for it, and an export
 # for that want file carries the blob alone.
 C=$WORK/carol

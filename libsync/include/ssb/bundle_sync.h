@@ -113,8 +113,4 @@ Result<ImportReport> VerifyBundle(const std::string& path, Store* store,
 Result<std::vector<ImportReport>> ImportPending(Store& store, BlobStore* blobs,
                                                 const ImportOptions& options);
 
-// Decrypts the private messages received after `after_received` (a receive timestamp) that
-// `me` can read, and stores their plaintext (shown by the stream verbs). Returns how many.
-Result<uint64_t> DecryptReceived(Store& store, const Keypair& me, double after_received);
-
 }  // namespace ssb

@@ -46,6 +46,13 @@ struct Context {
 // message: the signed value unchanged.
 std::string DecryptedValue(const Context& ctx, const StoredMessage& m);
 
+// ssb-db's private index: decrypts the stored private messages received after `after_received`
+// (a receive timestamp; 0 for all) that `me` can read (DecryptContent) and keeps their
+// plaintexts, which `private: true` reads show. `only_undecrypted` skips those that have one
+// already (after an import); the rebuild call redoes all. Returns how many were decrypted.
+Result<uint64_t> DecryptStored(Store& store, const Keypair& me, double after_received,
+                               bool only_undecrypted);
+
 // How one stream item is written (ssb-db's Format).
 struct ItemFormat {
   bool keys = true;      // with values: {key, value, timestamp}; alone: the id

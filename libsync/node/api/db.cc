@@ -205,24 +205,8 @@ void RegisterDbApi(ApiParts& parts) {
   // ones stored without it) and their type and links indexed.
   api.AddAsync("rebuild", Access::kOwner,
                [&node](CallContext&, const Value&) -> awaitable<Result<Value>> {
-                 std::vector<std::pair<std::string, std::string>> found;
-                 Status st = node.store->Encrypted(0, /*only_undecrypted=*/false, -1,
-                                                   [&](const StoredMessage& m) {
-                                                     auto v = json::Parse(m.value_json, {.wtf8_input = true});
-                                                     const Value* c = v.ok() ? v->Find("content") : nullptr;
-                                                     if (c && c->is_string()) {
-                                                       if (auto plain = BoxDecrypt(c->as_string(), node.keys)) {
-                                                         auto p = json::Parse(*plain);
-                                                         if (p.ok()) found.emplace_back(m.key, json::Stringify(*p));
-                                                       }
-                                                     }
-                                                     return true;
-                                                   });
-                 if (!st.ok()) co_return st;
-                 for (const auto& [key, text] : found) {
-                   Status set = node.store->SetPlaintext(key, text);
-                   if (!set.ok()) co_return set;
-                 }
+                 auto n = view::DecryptStored(*node.store, node.keys, 0, /*only_undecrypted=*/false);
+                 if (!n.ok()) co_return n.status();
                  co_return api::Undefined();
                });
 }
