@@ -193,7 +193,7 @@ TEST_CASE("hostile messages: size and value-count limits bound a parse before it
   CHECK_FALSE(dense.ok());  // over 8192 units long before it nears the value limit
 }
 
-TEST_CASE("bytes decode as Node decodes them; WTF-8 allows lone surrogates only") {
+TEST_CASE("bytes decode as Node decodes them, and WTF-8 allows lone surrogates only") {
   using ssb::json::DecodeUtf8;
   using ssb::json::IsWellFormedWtf8;
   CHECK(DecodeUtf8("caf\xC3\xA9") == "caf\xC3\xA9");

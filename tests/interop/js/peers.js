@@ -203,8 +203,14 @@ async function finish () {
     await Promise.race([new Promise((resolve) => s.close(true, () => resolve())), sleep(10000)])
   }
   // A JS server may still be flushing its last writes after close called back: retry the
-  // removal of a directory that filled up again (ENOTEMPTY) for a few seconds.
-  fs.rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 200 })
+  // removal of a directory that filled up again (ENOTEMPTY) for a few seconds. One that keeps
+  // writing (a debounced file) stops with this process: the rest is removed after it exits.
+  try {
+    fs.rmSync(work, { recursive: true, force: true, maxRetries: 20, retryDelay: 200 })
+  } catch (e) {
+    log(`removing ${work} after exit (${e.code})`)
+    spawn('sh', ['-c', 'sleep 1; rm -rf -- "$0"', work], { detached: true, stdio: 'ignore' }).unref()
+  }
   log(failures ? `${failures} failed` : 'all passed')
   process.exit(failures ? 1 : 0)
 }
