@@ -13,14 +13,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-using rpc::Stream;
-
 namespace {
 
 constexpr size_t kBlobChunk = 64 * 1024;

@@ -7,12 +7,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-
 namespace {
 
 // What `version` answers (ssb-server answers ssb-db's version; apps only show it).

@@ -11,15 +11,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using api::Opts;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-using rpc::Stream;
-
 namespace {
 
 // createSequenceStream: the log position now (-1 for an empty log), then each new one.

@@ -5,15 +5,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using api::Opts;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-using rpc::Stream;
-
 void RegisterEbtApi(ApiParts& parts) {
   rpc::Api& api = parts.api;
   if (parts.node.config.ebt) {

@@ -7,14 +7,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using api::Opts;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-
 namespace {
 
 // hopStream / createFriendStream / stream: each over its own copy of the graph, so that the

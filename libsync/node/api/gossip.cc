@@ -10,14 +10,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-using rpc::Stream;
-
 namespace {
 
 // A peer database entry as ssb-gossip lists its peers ({host, port, key, address, source,

@@ -4,12 +4,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-
 void RegisterInviteApi(ApiParts& parts) {
   rpc::Api& api = parts.api;
   api.AddAsync("invite.create", Access::kOwner,

@@ -5,13 +5,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-
 void RegisterQueryApi(ApiParts& parts) {
   rpc::Api& api = parts.api;
   NodeContext& node = parts.node;

@@ -4,13 +4,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-
 namespace {
 
 // replicate.upto: {id, sequence} of every feed we replicate (0 when we hold none of it yet).

@@ -6,14 +6,6 @@
 
 namespace ssb {
 
-using api::Arg;
-using asio::awaitable;
-using json::Value;
-using rpc::Access;
-using rpc::CallContext;
-using rpc::CallType;
-using rpc::Stream;
-
 void RegisterRoomApi(ApiParts& parts) {
   rpc::Api& api = parts.api;
   Rooms& rooms = parts.rooms;

@@ -48,3 +48,15 @@ inline json::Value Undefined() { return json::Value::Bool(false); }
 Result<FriendsGraph*> Friends(ApiParts& parts);
 
 }  // namespace ssb::api
+
+// The names every method file uses, for the files under node/api/ only.
+namespace ssb {
+using api::Arg;
+using api::Opts;
+using asio::awaitable;
+using json::Value;
+using rpc::Access;
+using rpc::CallContext;
+using rpc::CallType;
+using rpc::Stream;
+}  // namespace ssb
