@@ -64,6 +64,19 @@ ssb::Result<const ssb::Keypair*> Context::Identity() {
   return &*keys_;
 }
 
+ssb::Result<const ssb::Keypair*> Context::ExistingIdentity() {
+  if (keys_) return &*keys_;
+  std::string warning;
+  auto keys = ssb::LoadSecretFile(g_.path + "/secret", &warning);
+  if (!keys.ok()) {
+    if (keys.status().code() == ssb::Code::kNotFound) return static_cast<const ssb::Keypair*>(nullptr);
+    return keys.status();
+  }
+  if (!warning.empty()) std::cerr << "sbot: " << warning << "\n";
+  keys_ = std::move(keys).value();
+  return &*keys_;
+}
+
 ssb::Result<ssb::Store*> Context::Store(bool read_only) {
   if (!store_) {
     if (!read_only) SSB_RETURN_IF_ERROR(ssb::MakeDirs(g_.path));

@@ -51,6 +51,8 @@ class Context {
   const ssb::Config& config() const { return config_; }
   // The identity at <path>/secret, created on first use as ssb-server does.
   ssb::Result<const ssb::Keypair*> Identity();
+  // The identity when <path>/secret exists, else nullptr (nothing is created).
+  ssb::Result<const ssb::Keypair*> ExistingIdentity();
   // The store at <path>/db.sqlite, opened on first use.
   ssb::Result<ssb::Store*> Store(bool read_only = false);
   // The blob store at <path>/blobs.

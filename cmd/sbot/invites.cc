@@ -33,13 +33,6 @@ ssb::Result<std::string> CodeArg(const VerbArgs& args) {
   return code;
 }
 
-Value StoredToKvt(const ssb::StoredMessage& m) {
-  // The value as signed (ssb/db_view.h).
-  auto v = ssb::json::Parse(ssb::view::FormatItem(ssb::view::Context{}, m, ssb::view::ItemFormat{}),
-                            {.wtf8_input = true});
-  return v.ok() ? std::move(v).value() : Value();
-}
-
 }  // namespace
 
 int InviteAccept(Context& ctx, const VerbArgs& args) {
@@ -69,9 +62,9 @@ int InviteAccept(Context& ctx, const VerbArgs& args) {
   if (!store.ok()) return ctx.Fail(store.status());
   Value results = Value::Array();
   for (Value content : {ssb::InviteAcceptFollow(code->pub.key), ssb::PubAnnouncement(code->pub)}) {
-    auto stored = ssb::PublishContent(**store, **keys, std::move(content), *opt);
-    if (!stored.ok()) return ctx.Fail(stored.status());
-    results.Push(StoredToKvt(*stored));
+    auto published = ssb::PublishContent(**store, **keys, std::move(content), *opt);
+    if (!published.ok()) return ctx.Fail(published.status());
+    results.Push(ssb::KvtOf(published->message.msg, published->stored.received));
   }
 
   // Remember the pub: `sbot server` dials it from the peer database.

@@ -374,6 +374,8 @@ int main(int argc, char** argv) {
   auto keys = ssb::LoadOrCreateSecretFile(c.path + "/secret", &warning);
   if (!warning.empty()) std::cerr << "ssb-bundle: " << warning << "\n";
   if (!keys.ok()) return Fail(c, keys.status());
+  // Private messages that arrive in bundles are stored decrypted for us, as `sbot add` does.
+  iopt.reader = &*keys;
   auto stores = OpenStores(c.path, false);
   if (!stores.ok()) return Fail(c, stores.status());
 
@@ -444,15 +446,6 @@ int main(int argc, char** argv) {
     return Finish(c, kOk);
   }
 
-  // Private messages that arrive in bundles are decrypted for us, as `sbot add` does.
-  double started = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count()) - 1;
-  auto decrypt_new = [&]() -> ssb::Status {
-    if (c.dry_run) return ssb::Status::Ok();
-    auto n = ssb::view::DecryptStored(*stores->store, *keys, started, /*only_undecrypted=*/true);
-    return n.ok() ? ssb::Status::Ok() : n.status();
-  };
-
   if (*wnt) {
     auto made = ssb::MakeWantFile(*stores->store, &*stores->blobs, network);
     if (!made.ok()) return Fail(c, made.status());
@@ -478,7 +471,6 @@ int main(int argc, char** argv) {
     so.dry_run = c.dry_run;
     auto r = ssb::SyncStick(*stores->store, &*stores->blobs, *keys, sync_dir, so);
     if (!r.ok()) return Fail(c, r.status());
-    if (auto st = decrypt_new(); !st.ok()) return Fail(c, st);
     c.out["imported_messages"] = r->messages_imported;
     c.out["exported_messages"] = r->messages_exported;
     c.out["exported_blobs"] = r->blobs_exported;
@@ -543,7 +535,6 @@ int main(int argc, char** argv) {
         }
       }
     }
-    if (auto st = decrypt_new(); !st.ok()) return Fail(c, st);
     c.out["files"] = files;
     return Finish(c, ReportCode(reports));
   }

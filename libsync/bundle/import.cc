@@ -1,10 +1,11 @@
 // Verified import of bundles into a store (formats/bundle.md "Import").
 //
-// One pass over the file, in three stages that overlap:
+// One pass over the file, through the ingest stage (ssb/ingest.h), in three overlapping steps:
 //   reader thread   decompresses and checks the container (BundleReader: range hashes, blob
-//                   hashes, trailer) and cuts the message records into batches;
-//   verify threads  parse the messages of a batch and check their signatures, one batch each,
-//                   on every core;
+//                   hashes, trailer) and cuts the message records into batches, pushed into an
+//                   IngestQueue that bounds what is read ahead;
+//   worker pool     parses each message once, checks its shape and signature, decrypts what
+//                   is for us, and prepares what the store writes, on every core;
 //   caller thread   takes the batches in file order, checks each message against its range and
 //                   chain, decides per range what to do, and appends the new messages.
 // Everything is written inside one StoreTransaction that is committed only after the trailer
@@ -28,6 +29,7 @@
 
 #include "ssb/base64.h"
 #include "ssb/bundle_sync.h"
+#include "ssb/ingest.h"
 #include "ssb/files.h"
 #include "ssb/message.h"
 #include "ssb/ref.h"
@@ -35,17 +37,15 @@
 namespace ssb {
 namespace {
 
-// Messages per batch between the stages (a batch also ends at kBatchBytes of records), and the
+// Messages per batch between the steps (a batch also ends at kBatchBytes of records), and the
 // bound on what is read but not yet written (batches, and bytes: record bytes until a batch is
-// parsed, then what its parsed messages hold, which can be ~50 times more for hostile input):
-// memory does not grow with the bundle, whatever its records hold.
+// checked, then what its parsed messages hold, which can be ~50 times more for hostile input;
+// ssb/ingest.h IngestLimits): memory does not grow with the bundle, whatever its records hold.
 constexpr size_t kBatchMessages = 256;
 constexpr size_t kBatchBytes = 256u << 10;
-constexpr size_t kMaxBatchesInFlight = 32;
-constexpr size_t kMaxBytesInFlight = 64u << 20;
-// Messages handed to the store per AppendBatch call (a savepoint inside the import's
-// transaction).
-constexpr size_t kApplyBatch = 2048;
+constexpr IngestLimits kReadAhead{.max_batches = 32, .max_bytes = 48u << 20};
+// A message record longer than this is refused unparsed (a valid message is far smaller).
+constexpr size_t kMaxMessageRecord = 1u << 20;
 
 // The id we hold at `seq`, or "".
 Result<std::string> OurIdAt(Store& store, const std::string& author, int64_t seq) {
@@ -67,78 +67,68 @@ Status CheckNetwork(const BundleHeader& h, const ImportOptions& opt) {
   return Status::Ok();
 }
 
-// A unit of work that travels from the reader through a verify thread to the caller.
-struct Batch {
-  uint64_t index = 0;
-  std::vector<std::string> texts;     // message records, in file order
-  std::vector<uint32_t> range;        // range index of each
-  std::vector<std::optional<Message>> parsed;  // verify stage: nullopt when it did not parse
-  std::vector<Status> parse_status;
-  std::vector<uint8_t> signature_ok;
-  std::optional<BundleRecord> blob;   // a blob record (then texts is empty)
-  uint64_t records = 0;               // records read up to and including this batch
+// A batch of message records (or one blob record) from the reader to the caller.
+struct Batch : IngestBatch {
+  std::vector<uint32_t> range;        // range index of each record
+  std::optional<BundleRecord> blob;   // a blob record (then there are no message records)
+  uint64_t read_so_far = 0;           // records read up to and including this batch
   bool end = false;                   // the last batch: the reader stopped after it
   Status error;                       // end: why the reader stopped (ok at a verified end)
-  size_t bytes = 0;                   // counted in flight: record bytes, then parsed_bytes
-  size_t parsed_bytes = 0;
 };
 
-// The reader thread and the verify threads. Next() hands out the batches in file order.
-class Pipeline {
+// Reads the bundle into batches: on a reader thread feeding an IngestQueue, or, when no thread
+// can be started, on the caller's thread as it asks.
+class Source {
  public:
-  Pipeline(std::unique_ptr<BundleReader> reader, const ValidateOptions& vopt)
-      : reader_(std::move(reader)), vopt_(vopt) {}
-
-  ~Pipeline() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    room_.notify_all();
-    work_.notify_all();
-    for (auto& t : threads_) t.join();
+  Source(std::unique_ptr<BundleReader> reader, const IngestChecker& checker)
+      : reader_(std::move(reader)), checker_(checker), queue_(checker, kReadAhead) {}
+  ~Source() {
+    queue_.Cancel();
+    if (thread_.joinable()) thread_.join();
   }
 
-  // Starts the threads. With none available, Next() does all the work on the caller's thread.
   void Start() {
-    unsigned n = std::max(1u, std::thread::hardware_concurrency());
     try {
-      threads_.emplace_back([this] { ReadLoop(); });
-      for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { VerifyLoop(); });
+      thread_ = std::thread([this] {
+        for (;;) {
+          auto b = Read();
+          bool end = b->end;
+          if (!queue_.Push(std::move(b)) || end) break;
+        }
+        queue_.Close();
+      });
     } catch (const std::system_error&) {
-      if (threads_.empty()) inline_ = true;
-    }
-    if (!inline_ && threads_.size() == 1) {
-      // A reader but no verifier: the caller verifies what it takes.
-      verify_inline_ = true;
+      inline_ = true;
     }
   }
 
-  std::unique_ptr<Batch> Next() {
+  // The next batch in file order, checked.
+  std::shared_ptr<Batch> Next() {
     if (inline_) {
-      auto b = ReadWithHeld();
-      Verify(*b);
+      std::shared_ptr<Batch> b = Read();
+      checker_.Check(*b);
       return b;
     }
-    std::unique_lock lock(mu_);
-    ready_cv_.wait(lock, [&] { return ready_.count(next_) > 0; });
-    auto node = ready_.extract(next_++);
-    std::unique_ptr<Batch> b = std::move(node.mapped());
-    in_flight_--;
-    bytes_in_flight_ -= b->bytes;
-    lock.unlock();
-    room_.notify_one();
-    work_.notify_all();  // a verifier may wait for memory to be freed
-    if (verify_inline_) Verify(*b);
-    return b;
+    if (auto b = queue_.Pop()) return std::static_pointer_cast<Batch>(b);
+    // The reader ends with an end batch; nothing else closes the queue before it is taken.
+    auto end = std::make_shared<Batch>();
+    end->end = true;
+    end->error = Status::IoError("bundle reader stopped");
+    return end;
   }
 
  private:
   // Reads up to one batch of message records, or one blob record, or the end.
   std::unique_ptr<Batch> Read() {
     auto b = std::make_unique<Batch>();
-    b->index = read_index_++;
-    while (b->texts.size() < kBatchMessages && b->bytes < kBatchBytes) {
+    if (held_blob_) {
+      b->CountBytes(held_blob_->blob.size());
+      b->blob = std::move(held_blob_);
+      held_blob_.reset();
+      b->read_so_far = ++read_;
+      return b;
+    }
+    while (b->records.size() < kBatchMessages && b->bytes() < kBatchBytes) {
       auto rec = reader_->Next();
       if (!rec.ok()) {
         b->end = true;
@@ -149,131 +139,33 @@ class Pipeline {
         b->end = true;
         break;
       }
-      ++records_;
       if ((*rec)->type == BundleRecord::Type::kBlob) {
-        if (!b->texts.empty()) {
+        if (!b->records.empty()) {
           // Keep the blob for the next batch: message batches and blob batches stay apart.
           held_blob_ = std::move(**rec);
-          --records_;
           break;
         }
-        b->bytes += (*rec)->blob.size();
+        ++read_;
+        b->CountBytes((*rec)->blob.size());
         b->blob = std::move(**rec);
         break;
       }
-      b->bytes += (*rec)->message.size();
+      ++read_;
       b->range.push_back(static_cast<uint32_t>(reader_->current_range()));
-      b->texts.push_back(std::move((*rec)->message));
+      b->Add(std::move((*rec)->message));
     }
-    b->records = records_;
+    b->read_so_far = read_;
     return b;
   }
 
-  std::unique_ptr<Batch> ReadWithHeld() {
-    if (held_blob_) {
-      auto b = std::make_unique<Batch>();
-      b->index = read_index_++;
-      b->bytes = held_blob_->blob.size();
-      b->blob = std::move(held_blob_);
-      held_blob_.reset();
-      b->records = ++records_;
-      return b;
-    }
-    return Read();
-  }
-
-  void Verify(Batch& b) {
-    size_t n = b.texts.size();
-    b.parsed.resize(n);
-    b.parse_status.resize(n);
-    b.signature_ok.assign(n, 1);
-    for (size_t i = 0; i < n; ++i) {
-      auto m = Message::Parse(b.texts[i]);
-      if (!m.ok()) {
-        b.parse_status[i] = m.status();
-        // The caller stops at the first bad message: parsing the rest would be wasted memory.
-        b.parsed.resize(i + 1);
-        break;
-      }
-      if (vopt_.verify_signature) b.signature_ok[i] = VerifyMessageSignature(*m, vopt_) ? 1 : 0;
-      b.parsed[i].emplace(std::move(m).value());
-    }
-    size_t parsed_bytes = 0;
-    for (const auto& m : b.parsed) parsed_bytes += m ? m->memory_bytes() : 0;
-    for (const auto& t : b.texts) parsed_bytes += t.size();
-    b.parsed_bytes = parsed_bytes;
-  }
-
-  void ReadLoop() {
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        room_.wait(lock, [&] {
-          return stop_ || (in_flight_ < kMaxBatchesInFlight &&
-                           (in_flight_ == 0 || bytes_in_flight_ < kMaxBytesInFlight));
-        });
-        if (stop_) return;
-      }
-      auto b = ReadWithHeld();
-      bool end = b->end;
-      {
-        std::lock_guard lock(mu_);
-        in_flight_++;
-        bytes_in_flight_ += b->bytes;
-        unverified_.push_back(std::move(b));
-        if (end) reading_done_ = true;
-      }
-      work_.notify_one();
-      if (end) {
-        work_.notify_all();
-        return;
-      }
-    }
-  }
-
-  void VerifyLoop() {
-    for (;;) {
-      std::unique_ptr<Batch> b;
-      {
-        std::unique_lock lock(mu_);
-        // Parsing can multiply a batch's size: over the byte bound, only the batch the caller
-        // needs next is parsed (so it always makes progress) until the caller frees memory.
-        work_.wait(lock, [&] {
-          return stop_ || (unverified_.empty() && reading_done_) ||
-                 (!unverified_.empty() && (bytes_in_flight_ < kMaxBytesInFlight ||
-                                           unverified_.front()->index == next_));
-        });
-        if (stop_ || unverified_.empty()) return;
-        b = std::move(unverified_.front());
-        unverified_.pop_front();
-      }
-      Verify(*b);
-      {
-        std::lock_guard lock(mu_);
-        bytes_in_flight_ = bytes_in_flight_ - b->bytes + b->parsed_bytes;
-        b->bytes = b->parsed_bytes;
-        uint64_t i = b->index;
-        ready_.emplace(i, std::move(b));
-      }
-      ready_cv_.notify_all();
-    }
-  }
-
   std::unique_ptr<BundleReader> reader_;
-  ValidateOptions vopt_;
-  std::vector<std::thread> threads_;
-  bool inline_ = false, verify_inline_ = false;
-  // Reader state (reader thread only).
-  uint64_t read_index_ = 0, records_ = 0;
+  const IngestChecker& checker_;
+  IngestQueue queue_;
+  std::thread thread_;
+  bool inline_ = false;
+  // Reader state (the reader thread's, or the caller's when inline).
+  uint64_t read_ = 0;
   std::optional<BundleRecord> held_blob_;
-
-  std::mutex mu_;
-  std::condition_variable room_, work_, ready_cv_;
-  bool stop_ = false, reading_done_ = false;
-  size_t in_flight_ = 0, bytes_in_flight_ = 0;
-  std::deque<std::unique_ptr<Batch>> unverified_;
-  std::map<uint64_t, std::unique_ptr<Batch>> ready_;
-  uint64_t next_ = 0;  // the batch the caller takes next (written by it, under mu_)
 };
 
 // Blobs of a bundle wait as temp files in the blob store (which removes leftovers of a crash
@@ -412,35 +304,37 @@ Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs
     }
   }
 
-  Pipeline pipe(std::move(reader).value(), opt.validate);
-  pipe.Start();
+  IngestOptions iopt;
+  iopt.validate = opt.validate;
+  iopt.reader = write ? opt.reader : nullptr;
+  iopt.unwrap_kvt = false;  // a bundle holds message values, nothing else
+  iopt.max_record_bytes = kMaxMessageRecord;
+  IngestChecker checker(iopt);
+  Source source(std::move(reader).value(), checker);
+  source.Start();
+  std::optional<IngestWriter> writer;
+  if (write) writer.emplace(*store, iopt);
   BlobStager stager(write ? blobs : nullptr);
   ValidateOptions chain_opt = opt.validate;
-  chain_opt.verify_signature = false;  // checked by the verify threads
-  AppendOptions aopt;
-  aopt.validate = opt.validate;
-  aopt.validate.verify_signature = false;
-  // The store computes each message's stored form on helper threads ahead of its writer.
-  aopt.verify_threads = 0;
-  std::vector<Message> apply;
-  std::vector<size_t> apply_range;
-  auto flush = [&]() -> Status {
-    if (apply.empty()) return Status::Ok();
-    auto outcomes = store->AppendBatch(apply, aopt);
-    if (!outcomes.ok()) return outcomes.status();
-    for (size_t i = 0; i < outcomes->size(); ++i) {
-      const AppendOutcome& a = (*outcomes)[i];
+  chain_opt.verify_signature = false;  // checked by the workers
+  // Appends the batch's messages that are new to us, in order (a savepoint of the import's
+  // transaction), and checks that the store took them all.
+  auto append = [&](Batch& b) -> Status {
+    if (!writer) return Status::Ok();
+    SSB_RETURN_IF_ERROR(writer->Append(b));
+    for (const IngestRecord& r : b.records) {
+      if (r.skip) continue;
+      const AppendOutcome& a = r.outcome;
       if (a.kind == AppendKind::kAppended) ++report.messages_applied;
       if (a.kind == AppendKind::kRejected) {
-        std::string where = std::string(apply[i].author()) + " #" +
-                            std::to_string(apply[i].sequence().value_or(0));
+        std::string where = std::string(r.message->msg.author()) + " #" +
+                            std::to_string(r.message->msg.sequence().value_or(0));
         // A chain the store sees as forked is the bundle's broken chain, not a fork of ours:
         // its message `have` was checked against ours before anything was applied.
         return Status(a.status.code() == Code::kFork ? Code::kInvalidInput : a.status.code(),
                       "bundle message " + where + ": " + a.status.message());
       }
     }
-    apply.clear();
     return Status::Ok();
   };
 
@@ -449,33 +343,34 @@ Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs
   std::optional<FeedState> prev;
   uint64_t last_progress = 0;
   for (;;) {
-    std::unique_ptr<Batch> b = pipe.Next();
-    if (opt.progress && b->records / 4096 != last_progress / 4096) {
-      opt.progress(b->records, report.header.records);
+    std::shared_ptr<Batch> b = source.Next();
+    if (opt.progress && b->read_so_far / 4096 != last_progress / 4096) {
+      opt.progress(b->read_so_far, report.header.records);
     }
-    last_progress = b->records;
-    for (size_t i = 0; i < b->texts.size(); ++i) {
+    last_progress = b->read_so_far;
+    for (size_t i = 0; i < b->records.size(); ++i) {
+      IngestRecord& rec = b->records[i];
+      rec.skip = true;  // unless it is new to us, below
       size_t ri = b->range[i];
       const BundleRange& r = ranges[ri];
       RangeState& s = states[ri];
       RangeOutcome& o = report.ranges[ri];
       if (ri != range) {
-        SSB_RETURN_IF_ERROR(flush());
         range = ri;
         expect = r.first;
         prev.reset();
         if (r.first > 1) prev = FeedState{r.previous, r.first - 1};
       }
       std::string where = r.author + " #" + std::to_string(expect);
-      if (!b->parsed[i]) {
-        return Status::InvalidInput("bundle message " + where + ": " + b->parse_status[i].message());
+      if (rec.kind != IngestRecord::Kind::kMessage) {
+        return Status::InvalidInput("bundle message " + where + ": " + rec.status.message());
       }
-      Message& msg = *b->parsed[i];
+      const Message& msg = rec.message->msg;
       if (msg.author() != r.author || msg.sequence() != expect) {
         return Status::InvalidInput("bundle message is not " + where);
       }
-      if (!b->signature_ok[i]) {
-        return Status::InvalidMessage("bundle message " + where + ": invalid signature");
+      if (!rec.status.ok()) {
+        return Status::InvalidMessage("bundle message " + where + ": " + rec.status.message());
       }
       bool to_apply = write && s.decided && o.kind == RangeOutcome::Kind::kApplied && expect > s.have;
       if (!to_apply) {
@@ -499,32 +394,23 @@ Result<ImportReport> Run(const std::string& path, Store* store, BlobStore* blobs
           msg.id() == o.theirs) {
         // The conflicting message is evidence: the store records the fork (with both ids) and
         // freezes the feed, when the import commits. Nothing else of this range is applied.
-        SSB_RETURN_IF_ERROR(flush());
-        AppendOptions evidence = aopt;
-        evidence.validate.verify_signature = true;
-        auto a = store->Append(msg, evidence);
-        if (!a.ok() && a.status().code() != Code::kFork &&
-            a.status().code() != Code::kInvalidMessage) {
-          return a.status();
-        }
+        AppendOptions evidence;
+        evidence.validate = opt.validate;
+        const PreparedMessage* one = &*rec.message;
+        auto a = store->AppendPrepared(std::span(&one, 1), evidence);
+        if (!a.ok()) return a.status();
       }
       prev = FeedState{msg.id(), expect};
       ++expect;
-      if (to_apply) {
-        apply.push_back(std::move(msg));
-        if (apply.size() >= kApplyBatch) SSB_RETURN_IF_ERROR(flush());
-      }
+      rec.skip = !to_apply;
     }
-    if (b->blob) {
-      SSB_RETURN_IF_ERROR(flush());
-      SSB_RETURN_IF_ERROR(stager.Stage(b->blob->blob_id, b->blob->blob));
-    }
+    SSB_RETURN_IF_ERROR(append(*b));
+    if (b->blob) SSB_RETURN_IF_ERROR(stager.Stage(b->blob->blob_id, b->blob->blob));
     if (b->end) {
       SSB_RETURN_IF_ERROR(b->error);
       break;
     }
   }
-  SSB_RETURN_IF_ERROR(flush());
   for (size_t i = 0; i < ranges.size(); ++i) {
     // The reader checked that every range is complete, so each undecided one was decided.
     if (!states[i].decided) return Status::InvalidInput("bundle range of " + ranges[i].author + " is incomplete");

@@ -292,8 +292,12 @@ json::ParseOptions MessageParseLimits() {
   return opt;
 }
 
+Result<json::Value> Message::ParseValue(std::string_view json_text) {
+  return json::Parse(json_text, MessageParseLimits());
+}
+
 Result<Message> Message::Parse(std::string_view json_text) {
-  auto v = json::Parse(json_text, MessageParseLimits());
+  auto v = ParseValue(json_text);
   if (!v.ok()) return v.status();
   return FromValue(std::move(v).value());
 }
@@ -387,6 +391,19 @@ bool Message::is_encrypted() const { return IsEncryptedString(content()); }
 Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions& options) {
   if (options.mode == ValidationMode::kStrict) return ValidateClassic(msg, prev, options);
   return ValidateSsbValidate(msg, prev, options);
+}
+
+Status CheckAuthentic(const Message& msg, const ValidateOptions& options) {
+  auto seq = msg.sequence();
+  if (!seq || *seq <= 1) return Validate(msg, nullptr, options);
+  FeedState self{std::string(msg.previous()), *seq - 1};
+  Status s = Validate(msg, &self, options);
+  // Only a `previous` that is not a message id fails its own claim; that is no fork.
+  if (s.code() == Code::kFork) {
+    return Status::InvalidMessage("message at sequence " + std::to_string(*seq) +
+                                  " must have a previous message id");
+  }
+  return s;
 }
 
 Result<Message> CreateMessage(const Keypair& keys, const FeedState* prev, json::Value content,

@@ -12,6 +12,7 @@
 
 #include "ssb/base64.h"
 #include "ssb/box.h"
+#include "ssb/ingest.h"
 #include "ssb/json.h"
 
 namespace ssb {
@@ -53,17 +54,16 @@ bool Authentic(const Message& m, const ValidateOptions& v) {
   return Validate(m, &claimed, v).ok();
 }
 
-// One chunk of records on its way into the store.
+// One chunk of records on its way into the store: the decoded values, each with the receive
+// time to keep, checked and appended by the ingest stage (ssb/ingest.h "Importing another log").
 struct Chunk {
-  std::vector<Message> msgs;
-  std::vector<double> received;
+  std::unique_ptr<IngestBatch> batch = std::make_unique<IngestBatch>();
   std::vector<uint64_t> offsets;
   std::vector<bool> out_of_order;
   size_t bytes = 0;
   size_t items = 0;  // every item read, damaged and deleted ones included
   void Clear() {
-    msgs.clear();
-    received.clear();
+    batch = std::make_unique<IngestBatch>();
     offsets.clear();
     out_of_order.clear();
     bytes = 0;
@@ -71,30 +71,19 @@ struct Chunk {
   }
 };
 
-// The single call through which imported messages enter the store: the same append, with the
-// same validation and verification, as `sbot add` and bundle import, keeping the old receive
-// times; then what every ingest does after an append (decrypting what is ours to read).
-// Runs inside the caller's transaction.
-Result<std::vector<AppendOutcome>> IngestChunk(Store& store, const Chunk& chunk,
-                                               const MigrateOptions& opt) {
-  AppendOptions aopt;
-  aopt.validate = opt.validate;
-  aopt.verify_threads = opt.verify_threads;
-  auto outcomes = store.AppendBatch(chunk.msgs, chunk.received, aopt);
-  if (!outcomes.ok() || !opt.self) return outcomes;
-  for (size_t i = 0; i < chunk.msgs.size(); ++i) {
-    const Message& m = chunk.msgs[i];
-    if ((*outcomes)[i].kind != AppendKind::kAppended || !m.is_encrypted()) continue;
-    auto plain = DecryptContent(*m.content(), *opt.self);
-    if (plain) SSB_RETURN_IF_ERROR(store.SetPlaintext(m.id(), *plain));
-  }
-  return outcomes;
+IngestOptions IngestOptionsOf(const MigrateOptions& opt) {
+  IngestOptions o;
+  o.validate = opt.validate;
+  o.reader = opt.self;
+  o.unwrap_kvt = false;  // a log record's value is the message itself
+  return o;
 }
 
 class LogMigration {
  public:
   LogMigration(Store& store, const OldLog& log, const MigrateOptions& opt)
-      : store_(store), log_(log), opt_(opt) {}
+      : store_(store), log_(log), opt_(opt), checker_(IngestOptionsOf(opt)),
+        writer_(store, checker_.options()) {}
 
   Result<ImportState> Run() {
     auto existing = store_.Import(log_.source);
@@ -165,8 +154,7 @@ class LogMigration {
             // A record without a usable time sorts right after the one before it.
             double hint = rec->received ? *rec->received : last_hint;
             last_hint = hint;
-            chunk.msgs.push_back(Message::FromValue(std::move(rec->value)));
-            chunk.received.push_back(hint);
+            chunk.batch->Add(std::move(rec->value), item.offset, item.bytes.size()).received = hint;
             chunk.offsets.push_back(item.offset);
             chunk.out_of_order.push_back(rec->out_of_order);
             break;
@@ -174,7 +162,7 @@ class LogMigration {
         }
         next.next_offset = static_cast<int64_t>(item.end);
       }
-      bool full = chunk.msgs.size() >= opt_.batch_records || chunk.bytes >= (8u << 20) ||
+      bool full = chunk.batch->records.size() >= opt_.batch_records || chunk.bytes >= (8u << 20) ||
                   chunk.items >= 4 * opt_.batch_records;
       if ((full || !*more) && chunk.items > 0) {
         SSB_RETURN_IF_ERROR(Commit(chunk, next));
@@ -255,13 +243,16 @@ class LogMigration {
     auto tx = store_.BeginTransaction();
     if (!tx.ok()) return tx.status();
     SSB_RETURN_IF_ERROR(CheckRowUnchanged());
-    auto outcomes = IngestChunk(store_, chunk, opt_);
-    if (!outcomes.ok()) return outcomes.status();
+    // Checked on every core, then appended in log order inside this transaction (private
+    // messages for us are stored decrypted), as every other way messages come in.
+    checker_.Check(*chunk.batch);
+    SSB_RETURN_IF_ERROR(writer_.Append(*chunk.batch));
     int64_t own_max = 0;
     std::vector<MigrateEvent> rejected;
-    for (size_t i = 0; i < chunk.msgs.size(); ++i) {
-      const AppendOutcome& o = (*outcomes)[i];
-      const Message& m = chunk.msgs[i];
+    for (size_t i = 0; i < chunk.batch->records.size(); ++i) {
+      const IngestRecord& r = chunk.batch->records[i];
+      const AppendOutcome& o = r.outcome;
+      const Message& m = r.message->msg;
       bool authentic = true;
       switch (o.kind) {
         case AppendKind::kAppended: ++next.stored; break;
@@ -315,6 +306,8 @@ class LogMigration {
   Store& store_;
   const OldLog& log_;
   const MigrateOptions& opt_;
+  IngestChecker checker_;
+  IngestWriter writer_;
   ImportState st_;
   int64_t committed_next_ = -1;  // next_offset of our row as last seen in the store (-1: none)
   uint64_t size_ = 0;

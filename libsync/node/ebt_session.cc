@@ -28,9 +28,10 @@ awaitable<std::pair<Status, bool>> Replicator::RunEbt(std::shared_ptr<PeerSync> 
     s->End(clock.status());
     co_return std::make_pair(clock.status(), false);
   }
+  sync->ebt_clock = std::move(clock).value();
   for (const auto& [feed, info] : set_.feeds()) {
-    auto it = clock->find(feed);
-    sync->ebt->SetLocal(feed, it == clock->end() ? 0 : it->second, /*receive=*/true);
+    auto it = sync->ebt_clock.find(feed);
+    sync->ebt->SetLocal(feed, it == sync->ebt_clock.end() ? 0 : it->second, /*receive=*/true);
   }
   bool sender_done = false;
   rpc::Signal done(node_.io.get_executor());
@@ -51,41 +52,29 @@ awaitable<std::pair<Status, bool>> Replicator::RunEbt(std::shared_ptr<PeerSync> 
     if (!*r) break;
     any = true;
     if ((*r)->type != rpc::BodyType::kJson) continue;
-    auto v = json::Parse((*r)->body);
-    if (!v.ok()) continue;
-    switch (ebt::Classify(*v)) {
-      case ebt::PacketKind::kNotes: {
-        // Feeds they ask about that we hold but do not replicate: we answer with what we have
-        // (without asking for more) instead of -1, so that they can fetch them from us, as
-        // createHistoryStream serves any feed we hold.
-        const Value& map = ebt::NoteMapOf(*v);
-        for (const std::string& feed : map.keys()) {  // none unless an object
-          if (set_.Contains(feed) || set_.WeBlock(feed)) continue;
-          if (auto it = clock->find(feed); it != clock->end() && !sync->ebt->TheirNote(feed)) {
-            sync->ebt->SetLocal(feed, it->second, /*receive=*/false);
-          }
-        }
-        if (sync->ebt->OnNotes(*v).ok()) sync->ebt_wake->Notify();
-        break;
-      }
-      case ebt::PacketKind::kMessage: {
-        std::string author = v->Find("author")->as_string();
-        // A sequence past 2^53 cannot be valid (the receiver says so); only track sane ones.
-        if (double seq = v->Find("sequence")->as_number(); seq <= 9007199254740991.0) {
-          sync->ebt->OnReceived(author, static_cast<int64_t>(seq));
-        }
-        // Messages of feeds we do not replicate are not ours to keep.
-        if (set_.Contains(author)) co_await sync->receiver->Add(std::move(author), std::move((*r)->body));
-        break;
-      }
-      case ebt::PacketKind::kInvalid:
-        break;
-    }
+    // Parsed once, on a worker: messages are checked and stored, note maps come back in their
+    // place (OnEbtNotes).
+    co_await sync->receiver->Add(PacketSource::kEbt, std::string(), std::move((*r)->body));
   }
   s->End();
   sync->ebt_wake->Notify();
   while (!sender_done) co_await done.Wait();
   co_return std::make_pair(why, any);
+}
+
+void Replicator::OnEbtNotes(PeerSync& sync, const json::Value& packet) {
+  if (!sync.ebt) return;  // the session is over
+  // Feeds they ask about that we hold but do not replicate: we answer with what we have
+  // (without asking for more) instead of -1, so that they can fetch them from us, as
+  // createHistoryStream serves any feed we hold.
+  const Value& map = ebt::NoteMapOf(packet);
+  for (const std::string& feed : map.keys()) {  // none unless an object
+    if (set_.Contains(feed) || set_.WeBlock(feed)) continue;
+    if (auto it = sync.ebt_clock.find(feed); it != sync.ebt_clock.end() && !sync.ebt->TheirNote(feed)) {
+      sync.ebt->SetLocal(feed, it->second, /*receive=*/false);
+    }
+  }
+  if (sync.ebt->OnNotes(packet).ok()) sync.ebt_wake->Notify();
 }
 
 awaitable<void> Replicator::EbtSender(std::shared_ptr<PeerSync> sync,

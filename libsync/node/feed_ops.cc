@@ -56,6 +56,14 @@ Status OptBool(const Value& opts, const char* key, bool* out) {
   return Status::Ok();
 }
 
+Value KvtOf(const Message& msg, double received) {
+  Value kvt = Value::Object();
+  kvt.Set("key", Value::String(msg.id()));
+  kvt.Set("value", msg.value());
+  kvt.Set("timestamp", Value::Number(received));
+  return kvt;
+}
+
 Result<Value> StoreStatus(Store& store, const std::string& self_id, const std::string& path) {
   auto stats = store.Stats();
   if (!stats.ok()) return stats.status();
@@ -129,8 +137,8 @@ Result<std::string> BoxContent(const Keypair& me, Value* content) {
 
 }  // namespace
 
-Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, Value content,
-                                     const ValidateOptions& validate) {
+Result<Published> PublishContent(Store& store, const Keypair& keys, Value content,
+                                 const ValidateOptions& validate) {
   if (!content.is_object()) return Status::InvalidArgument("content must be a JSON object");
   if (!content.Find("type")) return Status::InvalidArgument("content needs a type (--type post)");
   auto latest = store.Latest(keys.id());
@@ -165,10 +173,15 @@ Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, Value co
   if (!msg.ok()) return msg.status();
   AppendOptions aopt;
   aopt.validate = validate;
-  auto outcome = store.Append(*msg, aopt);
-  if (!outcome.ok()) return outcome.status();
-  if (plaintext) SSB_RETURN_IF_ERROR(store.SetPlaintext(msg->id(), plaintext));
-  return store.Get(msg->id());
+  // Stored with its plaintext in one transaction.
+  Published out{PrepareMessage(std::move(msg).value(), std::move(plaintext)), {}};
+  const PreparedMessage* one = &out.message;
+  auto outcomes = store.AppendPrepared(std::span(&one, 1), aopt);
+  if (!outcomes.ok()) return outcomes.status();
+  const AppendOutcome& o = outcomes->front();
+  if (o.kind == AppendKind::kRejected) return o.status;
+  out.stored = AppendedRow(out.message, o);
+  return out;
 }
 
 }  // namespace ssb

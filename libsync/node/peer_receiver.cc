@@ -1,101 +1,59 @@
-// A peer's received messages: inbox, parallel checks, in-order appends.
+// A peer's received packets: inbox, checks on the worker pool, in-order appends.
 #include "peer_receiver.h"
 
 #include <asio/post.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <atomic>
 
+#include "ssb/ebt.h"
 
 namespace ssb {
 namespace {
 
 using asio::awaitable;
-using json::Value;
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Messages waiting for the workers per peer, how many they check at once, and how many
+// Packets waiting for the workers per peer, how many they check at once, and how many
 // batches may be checked at once.
 constexpr size_t kMaxInbox = 2048;
-constexpr size_t kVerifyBatch = 512;
+constexpr size_t kBatch = 512;
 constexpr size_t kInFlight = 3;
 
-// What VerifyMessageSignature needs to be called at all (the rest is Validate's business).
-bool LooksSigned(const Message& m) {
-  const Value& v = m.value();
-  if (!v.is_object()) return false;
-  const Value* sig = v.Find("signature");
-  const Value* author = v.Find("author");
-  return sig && sig->is_string() && author && author->is_string();
-}
-
-}  // namespace
-
-WorkerPool::WorkerPool(unsigned threads) {
-  for (unsigned i = 0; i < threads; ++i) {
-    threads_.emplace_back([this] {
-      for (;;) {
-        std::function<void()> job;
-        {
-          std::unique_lock lock(mu_);
-          cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-          if (jobs_.empty()) return;  // stopping and drained
-          job = std::move(jobs_.front());
-          jobs_.pop_front();
-        }
-        job();
-      }
-    });
-  }
-}
-
-WorkerPool::~WorkerPool() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  for (auto& t : threads_) t.join();
-}
-
-void WorkerPool::Submit(std::function<void()> job) {
-  {
-    std::lock_guard lock(mu_);
-    jobs_.push_back(std::move(job));
-  }
-  cv_.notify_one();
-}
-
-// A batch of received message texts on its way through the workers.
-struct PeerReceiver::Batch {
-  std::vector<std::pair<std::string, std::string>> items;  // (feed, text)
-  std::vector<std::optional<Message>> msgs;                 // parsed
-  std::vector<char> verified;                               // signature checked and good
-  std::atomic<size_t> pending{0};                           // jobs still running
-  bool done = false;                                        // set on the event loop
-};
-
-namespace {
-
-FeedIngestOptions IngestOptions(const ValidateOptions& validate) {
-  FeedIngestOptions o;
-  o.validate = validate;
-  o.batch_size = 512;
+IngestOptions CheckOptions(const NodeContext& node) {
+  IngestOptions o;
+  o.validate = node.validate;
+  o.reader = &node.keys;  // private messages for us are stored decrypted
+  // An EBT packet that is not a message is a note map (or nothing we know); a history stream
+  // item is always meant as a message.
+  o.is_message = [](const IngestRecord& r, const json::Value& v) {
+    return static_cast<PacketSource>(r.tag) != PacketSource::kEbt ||
+           ebt::Classify(v) == ebt::PacketKind::kMessage;
+  };
   return o;
 }
 
 }  // namespace
 
-PeerReceiver::PeerReceiver(NodeContext& node, WorkerPool& workers, std::shared_ptr<Peer> peer,
-                           ReceiverHooks hooks)
+// Packets on their way through the workers, and the feed of each (history streams).
+struct PeerReceiver::Batch : IngestBatch {
+  std::vector<std::string> feeds;
+  bool done = false;  // checked; set on the event loop
+};
+
+PeerReceiver::PeerReceiver(NodeContext& node, std::shared_ptr<Peer> peer, ReceiverHooks hooks)
     : node_(node),
-      workers_(workers),
       peer_(std::move(peer)),
       hooks_(std::move(hooks)),
-      ingest_(*node.store, hooks_.wanted, IngestOptions(node.validate)),
+      checker_(CheckOptions(node)),
+      writer_(*node.store, checker_.options()),
+      inbox_(std::make_unique<Batch>()),
       inbox_signal_(node.io.get_executor()),
-      inbox_room_(node.io.get_executor()) {}
+      inbox_room_(node.io.get_executor()) {
+  writer_.AddHook([this](const std::vector<const PreparedMessage*>& stored) {
+    hooks_.appended(stored);
+  });
+}
 
 PeerReceiver::~PeerReceiver() = default;
 
@@ -104,88 +62,98 @@ void PeerReceiver::Wake() {
   inbox_room_.Notify();
 }
 
-awaitable<void> PeerReceiver::Add(std::string feed, std::string text) {
+awaitable<void> PeerReceiver::Add(PacketSource source, std::string feed, std::string text) {
   // Room in the inbox; while there is none we stop reading this stream, and the connection
   // stops reading the socket (TCP slows the peer down).
-  while (inbox_.size() >= kMaxInbox && !closed()) co_await inbox_room_.Wait();
-  inbox_.emplace_back(std::move(feed), std::move(text));
+  while (inbox_->records.size() >= kMaxInbox && !closed()) co_await inbox_room_.Wait();
+  inbox_->Add(std::move(text), static_cast<uint64_t>(source));
+  inbox_->feeds.push_back(std::move(feed));
   // Run wants to know when there is something, or a whole batch, to check.
-  if (inbox_.size() == 1 || inbox_.size() % kVerifyBatch == 0) inbox_signal_.Notify();
-}
-
-void PeerReceiver::Flush() {
-  auto report = ingest_.Flush();
-  if (!report.ok()) {
-    node_.Log("store: " + report.status().message());
-    return;
-  }
-  if (!report->appended.empty()) hooks_.appended(report->appended);
+  size_t n = inbox_->records.size();
+  if (n == 1 || n % kBatch == 0) inbox_signal_.Notify();
 }
 
 void PeerReceiver::Submit(size_t n) {
-  auto b = std::make_shared<Batch>();
-  b->items.assign(std::make_move_iterator(inbox_.begin()),
-                  std::make_move_iterator(inbox_.begin() + static_cast<ptrdiff_t>(n)));
-  inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<ptrdiff_t>(n));
-  inbox_room_.Notify();
-  b->msgs.assign(n, std::nullopt);
-  b->verified.assign(n, 0);
-  size_t jobs = std::min<size_t>(workers_.size(), std::max<size_t>(1, n / 32));
-  size_t per = (n + jobs - 1) / jobs;
-  b->pending = (n + per - 1) / per;
-  for (size_t from = 0; from < n; from += per) {
-    size_t to = std::min(n, from + per);
-    workers_.Submit([this, b, from, to] {
-      for (size_t i = from; i < to; ++i) {
-        auto m = Message::Parse(b->items[i].second);
-        if (!m.ok()) continue;
-        if (LooksSigned(*m)) b->verified[i] = VerifyMessageSignature(*m, node_.validate) ? 1 : 0;
-        b->msgs[i] = std::move(m).value();
-      }
-      if (--b->pending == 0) {
-        asio::post(node_.io, [this, b] {
-          b->done = true;
-          inbox_signal_.Notify();
-        });
-      }
-    });
+  std::shared_ptr<Batch> b;
+  Batch& in = *inbox_;
+  if (n == in.records.size()) {
+    b = std::move(inbox_);  // the whole inbox
+    inbox_ = std::make_unique<Batch>();
+  } else {
+    b = std::make_shared<Batch>();
+    for (size_t i = 0; i < n; ++i) {
+      b->Add(std::move(in.records[i].text), in.records[i].tag);
+      b->feeds.push_back(std::move(in.feeds[i]));
+    }
+    in.records.erase(in.records.begin(), in.records.begin() + static_cast<ptrdiff_t>(n));
+    in.feeds.erase(in.feeds.begin(), in.feeds.begin() + static_cast<ptrdiff_t>(n));
   }
+  inbox_room_.Notify();
+  checker_.CheckAsync(b, [this, b] {
+    // On a worker: hand the batch back to the event loop.
+    asio::post(node_.io, [this, b] {
+      b->done = true;
+      inbox_signal_.Notify();
+    });
+  });
   inflight_.push_back(std::move(b));
 }
 
 void PeerReceiver::Apply(Batch& b) {
   const std::string& who = peer_->id;
-  for (size_t i = 0; i < b.items.size() && !closed(); ++i) {
-    const std::string& feed = b.items[i].first;
-    Result<IngestResult> res = !b.msgs[i]     ? ingest_.Receive(b.items[i].second)
-                               : b.verified[i] ? ingest_.ReceiveVerified(std::move(*b.msgs[i]))
-                                               : ingest_.Receive(std::move(*b.msgs[i]));
-    if (!res.ok()) {
-      node_.Log("store: " + res.status().message());
+  // What the ingest stage does not decide: note maps, feeds we do not replicate, and EBT
+  // packets that are not JSON (ignored, as a note map we cannot read would be).
+  for (size_t i = 0; i < b.records.size(); ++i) {
+    IngestRecord& r = b.records[i];
+    bool ebt = static_cast<PacketSource>(r.tag) == PacketSource::kEbt;
+    if (r.kind == IngestRecord::Kind::kOther) {
+      if (ebt::Classify(r.other) == ebt::PacketKind::kNotes && hooks_.notes) hooks_.notes(r.other);
+      continue;
+    }
+    if (r.kind == IngestRecord::Kind::kBad) {
+      r.skip = ebt;
+      continue;
+    }
+    const Message& m = r.message->msg;
+    std::string author(m.author());
+    if (ebt && hooks_.sent) {
+      // A sequence past 2^53 cannot be valid (the store says so); only track sane ones.
+      if (auto seq = m.sequence()) hooks_.sent(author, *seq);
+    }
+    // Messages of feeds we do not replicate are not ours to keep.
+    if (!hooks_.wanted(author)) r.skip = true;
+  }
+  if (closed()) return;
+  Status st = writer_.Append(b);
+  if (!st.ok()) {
+    node_.Log("store: " + st.message());
+    return;
+  }
+  for (size_t i = 0; i < b.records.size(); ++i) {
+    IngestRecord& r = b.records[i];
+    if (r.skip || (r.kind != IngestRecord::Kind::kMessage && r.kind != IngestRecord::Kind::kBad)) {
       continue;
     }
     ++received_;
-    if (res->verdict == IngestVerdict::kInvalid) {
-      node_.Log("peer " + who + " sent an invalid message of " + feed + ": " +
-                res->status.message() + "; disconnecting");
-      peer_->conn->Abort(
-          Status::InvalidMessage("sent an invalid message: " + res->status.message()));
-      break;
-    }
-    if (res->verdict == IngestVerdict::kFork) {
-      node_.Log("fork in " + feed + " from " + who + ": " + res->status.message());
+    const AppendOutcome& o = r.outcome;
+    if (o.kind != AppendKind::kRejected) continue;
+    std::string feed = r.message ? std::string(r.message->msg.author()) : b.feeds[i];
+    if (feed.empty()) feed = b.feeds[i];
+    if (o.status.code() == Code::kFork) {
+      node_.Log("fork in " + feed + " from " + who + ": " + o.status.message());
       hooks_.forked(feed);
+      continue;
     }
+    node_.Log("peer " + who + " sent an invalid message of " + feed + ": " + o.status.message() +
+              "; disconnecting");
+    peer_->conn->Abort(Status::InvalidMessage("sent an invalid message: " + o.status.message()));
+    break;
   }
-  b.items.clear();
-  // Store this batch and hand what was stored (automatic flushes included) to the hook
-  // now: the ingest keeps stored messages for the report until Flush().
-  Flush();
 }
 
-// The event loop never blocks on the workers: a finished batch is announced by a post back to
+// The event loop never blocks on the workers: a checked batch is announced by a post back to
 // it. Up to kInFlight batches are checked while the loop keeps reading sockets and applies
-// finished batches to the store in arrival order.
+// checked batches to the store in arrival order.
 awaitable<void> PeerReceiver::Run() {
   asio::steady_timer gather(node_.io);
   for (;;) {
@@ -194,9 +162,10 @@ awaitable<void> PeerReceiver::Run() {
       inflight_.pop_front();
     }
     bool open = !closed() && !node_.stopping;
-    if (!inbox_.empty() && inflight_.size() < kInFlight) {
-      if (inbox_.size() >= kVerifyBatch || !open) {
-        Submit(std::min(inbox_.size(), kVerifyBatch));
+    size_t waiting = inbox_->records.size();
+    if (waiting > 0 && inflight_.size() < kInFlight) {
+      if (waiting >= kBatch || !open) {
+        Submit(std::min(waiting, kBatch));
         continue;
       }
       if (inflight_.empty()) {
@@ -204,21 +173,17 @@ awaitable<void> PeerReceiver::Run() {
         // last socket read brought, and wait a moment for more, so that a batch is big enough
         // to split across cores.
         co_await asio::post(node_.io.get_executor(), asio::use_awaitable);
-        if (inbox_.size() < kVerifyBatch / 4) {
+        if (inbox_->records.size() < kBatch / 4) {
           gather.expires_after(std::chrono::milliseconds(2));
           co_await gather.async_wait(kNoThrow);
         }
-        if (!inbox_.empty()) Submit(std::min(inbox_.size(), kVerifyBatch));
+        if (!inbox_->records.empty()) Submit(std::min(inbox_->records.size(), kBatch));
         continue;
       }
     }
-    if (inflight_.empty() && inbox_.empty()) {
-      if (!open) break;
-      if (ingest_.queued() > 0) Flush();  // idle: make what we have visible
-    }
+    if (inflight_.empty() && inbox_->records.empty() && !open) break;
     co_await inbox_signal_.Wait();  // more input, or a batch finished
   }
-  Flush();
 }
 
 }  // namespace ssb

@@ -4,10 +4,8 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <thread>
 
 #include "peer_receiver.h"
-#include "ssb/box.h"
 #include "ssb/ref.h"
 
 namespace ssb {
@@ -124,18 +122,22 @@ std::shared_ptr<PeerSync> Replicator::Start(const std::shared_ptr<Peer>& peer,
   auto sync = std::make_shared<PeerSync>();
   sync->peer = peer;
   sync->ebt_stream = std::move(ebt);
-  if (!workers_) {
-    workers_ = std::make_unique<WorkerPool>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  // The receiver lives in the sync it would point back to: weak links avoid the cycle.
+  std::weak_ptr<PeerSync> weak = sync;
   ReceiverHooks hooks{
       .wanted = [this](std::string_view feed) { return set_.Contains(feed); },
-      .appended = [this](const std::vector<Message>& appended) { OnAppended(appended); },
-      // The receiver lives in the sync it would point back to: a weak link avoids the cycle.
-      .forked = [weak = std::weak_ptr<PeerSync>(sync)](const std::string& feed) {
+      .appended = [this](const std::vector<const PreparedMessage*>& stored) { OnAppended(stored); },
+      .forked = [weak](const std::string& feed) {
         if (auto s = weak.lock()) s->StopFeed(feed);
       },
+      .notes = [this, weak](const json::Value& packet) {
+        if (auto s = weak.lock()) OnEbtNotes(*s, packet);
+      },
+      .sent = [weak](const std::string& feed, int64_t seq) {
+        if (auto s = weak.lock(); s && s->ebt) s->ebt->OnReceived(feed, seq);
+      },
   };
-  sync->receiver = std::make_unique<PeerReceiver>(node_, *workers_, peer, std::move(hooks));
+  sync->receiver = std::make_unique<PeerReceiver>(node_, peer, std::move(hooks));
   syncs_[peer->conn.get()] = sync;
   asio::co_spawn(node_.io, [sync]() -> awaitable<void> { co_await sync->receiver->Run(); },
                  asio::detached);
@@ -172,15 +174,16 @@ awaitable<void> Replicator::FetchFeed(std::shared_ptr<PeerSync> sync, std::strin
     sync->fetching.erase(feed);
     co_return;
   }
-  auto latest = sync->receiver->Latest(feed);
+  auto latest = node_.store->Latest(feed);
   if (!latest.ok()) {
     node_.Log("store: " + latest.status().message());
     sync->fetching.erase(feed);
     co_return;
   }
+  int64_t have = latest->has_value() ? (*latest)->sequence : 0;
   Value opts = Value::Object();
   opts.Set("id", Value::String(feed));
-  opts.Set("seq", Value::Number(static_cast<double>(*latest + 1)));
+  opts.Set("seq", Value::Number(static_cast<double>(have + 1)));
   opts.Set("live", Value::Bool(true));
   opts.Set("keys", Value::Bool(false));
   Value args = Value::Array();
@@ -192,7 +195,7 @@ awaitable<void> Replicator::FetchFeed(std::shared_ptr<PeerSync> sync, std::strin
     auto r = co_await s->Read();
     if (!r.ok() || !*r) break;
     if ((*r)->type != rpc::BodyType::kJson) continue;
-    co_await sync->receiver->Add(feed, std::move((*r)->body));
+    co_await sync->receiver->Add(PacketSource::kHistory, feed, std::move((*r)->body));
   }
   if (auto it = sync->feed_streams.find(feed); it != sync->feed_streams.end() && it->second == s) {
     sync->feed_streams.erase(it);
@@ -200,29 +203,25 @@ awaitable<void> Replicator::FetchFeed(std::shared_ptr<PeerSync> sync, std::strin
   sync->fetching.erase(feed);
 }
 
-void Replicator::OnAppended(const std::vector<Message>& appended) {
+void Replicator::OnAppended(const std::vector<const PreparedMessage*>& appended) {
   bool graph = false;
-  for (const Message& m : appended) {
+  for (const PreparedMessage* p : appended) {
+    const Message& m = p->msg;
     if (AffectsGraph(m)) graph = true;
-    if (m.is_encrypted()) {
-      // Ours to read? Keep the plaintext so the stream verbs show it (as ssb-db does).
-      if (const Value* c = m.content()) {
-        if (auto plain = DecryptContent(*c, node_.keys)) (void)node_.store->SetPlaintext(m.id(), *plain);
+    const Value* c = m.content();
+    if (!c || !c->is_object()) continue;  // private messages were decrypted by the ingest stage
+    // Announced pubs become addresses to dial (the connection manager decides when).
+    if (auto pub = PubMessageAddress(*c)) {
+      if (connections_.AddGossip(*pub, PeerSource::kPub) && node_.config.verbose) {
+        node_.Log("learned pub " + FormatAddress(*pub) + " from " + std::string(m.author()));
       }
-    } else if (const Value* c = m.content(); c && c->is_object()) {
-      // Announced pubs become addresses to dial (the connection manager decides when).
-      if (auto pub = PubMessageAddress(*c)) {
-        if (connections_.AddGossip(*pub, PeerSource::kPub) && node_.config.verbose) {
-          node_.Log("learned pub " + FormatAddress(*pub) + " from " + std::string(m.author()));
-        }
-      }
-      blobs_.WantReferenced(m);
     }
+    blobs_.WantReferenced(m);
   }
   for (const auto& [c, sync] : syncs_) {
     if (!sync->ebt) continue;
-    for (const Message& m : appended) {
-      if (auto seq = m.sequence()) sync->ebt->OnAppend(m.author(), *seq);
+    for (const PreparedMessage* p : appended) {
+      if (auto seq = p->msg.sequence()) sync->ebt->OnAppend(p->msg.author(), *seq);
     }
     sync->ebt_wake->Notify();
   }

@@ -23,7 +23,6 @@
 namespace ssb {
 
 class PeerReceiver;
-class WorkerPool;
 
 // Replication with one peer.
 struct PeerSync {
@@ -36,6 +35,7 @@ struct PeerSync {
   std::unique_ptr<ebt::PeerState> ebt;
   std::shared_ptr<rpc::Stream> ebt_stream;
   std::unique_ptr<rpc::Signal> ebt_wake;  // wakes the EBT sender: notes, appends, the end
+  std::map<std::string, int64_t> ebt_clock;  // our vector clock when the session started
 
   bool closed() const { return peer->conn->closed(); }
   // A feed of this peer forked: stop receiving it from the peer.
@@ -60,7 +60,7 @@ class Replicator {
   // Messages just stored (from a peer, published by us, added by the owner): contact messages
   // change the replication set, pubs become gossip, mentioned blobs become wants, EBT
   // sessions learn what to send, live history streams wake up.
-  void OnAppended(const std::vector<Message>& appended);
+  void OnAppended(const std::vector<const PreparedMessage*>& appended);
 
   // replicate.request(id, on). Returns whether `id` is replicated now.
   bool Request(const std::string& id, bool on);
@@ -107,6 +107,8 @@ class Replicator {
   asio::awaitable<void> EbtSender(std::shared_ptr<PeerSync> sync, std::shared_ptr<rpc::Stream> s);
   // We dialed: ask for EBT, and replicate the legacy way if the peer has none.
   asio::awaitable<void> DialEbt(std::shared_ptr<PeerSync> sync);
+  // A note map the peer sent on its EBT session.
+  void OnEbtNotes(PeerSync& sync, const json::Value& packet);
 
   NodeContext& node_;
   Connections& connections_;
@@ -116,8 +118,6 @@ class Replicator {
   ReplicationSet set_;
   std::map<const rpc::Connection*, std::shared_ptr<PeerSync>> syncs_;  // started peers
   std::map<std::string, std::set<std::string>> serve_blocks_;  // feed -> peers not served
-  // Last member: joined before anything its jobs use is destroyed.
-  std::unique_ptr<WorkerPool> workers_;
 };
 
 }  // namespace ssb

@@ -1,16 +1,9 @@
-// Store appends: validation against the stored chain, fork recording, batching, and the
-// parallel signature pre-check that runs ahead of the single writer.
-//
-// Threads: AppendBatch runs on the caller's thread (the writer) and holds the connection for
-// the whole batch. With verify_threads > 1 it starts verify_threads - 1 helpers that parse and
-// pre-check chunks of the batch in order; the writer helps with unclaimed chunks whenever the
-// chunk it needs next is not ready, so no core idles while work remains. Helpers never touch
-// SQLite.
-#include <atomic>
+// Store appends: validation against the stored chain, fork recording and batching. The writer
+// is single-threaded; work that does not depend on the store's state (parsing, signature
+// checks, decryption, the stored text) is done ahead by the caller, in parallel, through
+// PreparedMessage (the ingest stage, ssb/ingest.h).
 #include <cmath>
 #include <optional>
-#include <system_error>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -26,26 +19,6 @@ using store::Stmt;
 using store::StmtScope;
 using store::Transaction;
 
-constexpr size_t kChunk = 32;
-
-// Shape and signature of `m`, independent of what the store holds: m is validated against the
-// state its own `previous` and `sequence` claim, so the chain rules pass by construction and
-// everything else (shape, size, signature) is checked. A message that passes here and then
-// passes Validate(verify_signature=false) against the real state passes full Validate against
-// it: the signature does not depend on the state.
-Status SelfCheck(const Message& m, const ValidateOptions& opt) {
-  auto seq = m.sequence();
-  if (!seq || *seq <= 1) return Validate(m, nullptr, opt);
-  FeedState self{std::string(m.previous()), *seq - 1};
-  Status s = Validate(m, &self, opt);
-  // Only a `previous` that is not a message id fails its own claim; that is no fork.
-  if (s.code() == Code::kFork) {
-    return Status::InvalidMessage("message at sequence " + std::to_string(*seq) +
-                                  " must have a previous message id");
-  }
-  return s;
-}
-
 struct FeedCache {
   int64_t id = 0;  // 0: not in the feeds table yet
   int64_t seq = 0;
@@ -56,23 +29,18 @@ struct FeedCache {
 
 // One message on its way in.
 struct Item {
-  const Message* msg = nullptr;        // null when the text did not parse
-  Status parse_status;                 // AppendWireBatch only
-  std::optional<Message> parsed;       // AppendWireBatch: owns the parsed message
-  int8_t self_check = -1;              // -1 not run, 0 failed, 1 passed
-  // Computed ahead by the verify threads (when there are any) to spare the writer.
-  bool prepared = false;
-  std::string wire;                    // msg->Wire()
-  int64_t key_hash = 0;                // store::KeyHash(msg->id())
-  double received_hint = NAN;          // a receive time to keep (imports); NaN: the clock's
-};
+  const Message* msg = nullptr;
+  const PreparedMessage* prepared = nullptr;  // AppendPrepared: computed ahead
+  int8_t self_check = -1;                      // CheckAuthentic: -1 not run, 0 failed, 1 passed
+  std::string wire;                            // AppendBatch: msg->Wire(), made at insert
+  double received_hint = NAN;                  // a receive time to keep (imports); NaN: now
 
-void Prepare(Item& it) {
-  if (it.prepared || !it.msg) return;
-  it.wire = it.msg->Wire();
-  it.key_hash = store::KeyHash(it.msg->id()).value_or(0);
-  it.prepared = true;
-}
+  const std::string& Wire() {
+    if (prepared) return prepared->wire;
+    if (wire.empty()) wire = msg->Wire();
+    return wire;
+  }
+};
 
 class Writer {
  public:
@@ -198,7 +166,7 @@ const Status& Writer::Authentic(Item& item) {
   if (item.self_check == 1) {
     self_status_ = Status::Ok();
   } else {
-    self_status_ = SelfCheck(*item.msg, opt_.validate);
+    self_status_ = CheckAuthentic(*item.msg, opt_.validate);
     item.self_check = self_status_.ok() ? 1 : 0;
   }
   return self_status_;
@@ -243,7 +211,8 @@ Status Writer::RecordFork(FeedCache* f, const Message& m, int64_t seq, ForkRecor
 Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64_t seq,
                       AppendOutcome* out) {
   const Message& m = *item.msg;
-  Prepare(item);
+  const PreparedMessage* p = item.prepared;
+  const std::string& wire = item.Wire();
   if (f->id == 0) {
     auto s_stmt = impl_.Use(impl_.insert_feed);
     if (!s_stmt.ok()) return s_stmt.status();
@@ -257,7 +226,7 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   } else {
     f->dirty = true;
   }
-  double received = NextReceived(item.received_hint);
+  double received = NextReceived(p && p->received ? *p->received : item.received_hint);
   // formats/store-schema.md "messages": claimed_ts is 0 for a non-number timestamp.
   double claimed = 0;
   if (auto ts = m.timestamp(); ts && !std::isnan(*ts)) claimed = *ts;
@@ -277,23 +246,33 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   } else {
     s.BindNull(6);
   }
-  s.BindTextNoCopy(7, item.wire);
-  s.BindInt(8, item.key_hash);
+  s.BindTextNoCopy(7, wire);
+  s.BindInt(8, store::KeyHash(m.id()).value_or(0));
   if (next_log_seq_ > 0) s.BindInt(9, next_log_seq_);
   else s.BindNull(9);
+  if (p && p->plaintext) {
+    s.BindTextNoCopy(10, *p->plaintext);
+    s.BindOptText(11, p->ptype);
+  } else {
+    s.BindNull(10);
+    s.BindNull(11);
+  }
   Status st = s.Run();
   if (!st.ok()) return st;
   int64_t log_seq = sqlite3_last_insert_rowid(impl_.db.get());
   next_log_seq_ = 0;
-  // formats/store-schema.md "links": the links of its content (a private message's are indexed
-  // when it is decrypted, SetPlaintext).
-  st = store::IndexLinks(impl_, /*fresh=*/true, log_seq, f->id, seq, m.value(),
-                         m.content() ? *m.content() : json::Value());
+  // formats/store-schema.md "links": the links of what we can read of it.
+  if (p) {
+    st = store::InsertLinks(impl_, log_seq, f->id, seq, p->links);
+  } else {
+    st = store::IndexLinks(impl_, /*fresh=*/true, log_seq, f->id, seq, m.value(),
+                           m.content() ? *m.content() : json::Value());
+  }
   if (!st.ok()) return st;
   // formats/store-schema.md "blob_refs": only messages with a '&' can reference a blob, so
   // most appends pay one memchr here.
-  if (item.wire.find('&') != std::string::npos) {
-    store::ForEachBlobRef(item.wire, [&](std::string_view blob) {
+  if (wire.find('&') != std::string::npos) {
+    store::ForEachBlobRef(wire, [&](std::string_view blob) {
       if (!st.ok()) return;
       auto r_stmt = impl_.Use(impl_.insert_blob_ref);
       if (!r_stmt.ok()) {
@@ -318,10 +297,6 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
 
 Status Writer::Add(Item& item, AppendOutcome* out) {
   out->kind = AppendKind::kRejected;
-  if (!item.msg) {
-    out->status = item.parse_status;
-    return Status::Ok();
-  }
   const Message& m = *item.msg;
   out->key = m.id();
   ValidateOptions vopt = opt_.validate;
@@ -331,7 +306,7 @@ Status Writer::Add(Item& item, AppendOutcome* out) {
   auto seq = m.sequence();
   if (author.empty() || !seq || *seq < 1) {
     // Malformed beyond chain rules; let Validate name the problem.
-    Status s = SelfCheck(m, vopt);
+    Status s = CheckAuthentic(m, vopt);
     out->status = s.ok() ? Status::InvalidMessage("message has no valid author or sequence") : s;
     return Status::Ok();
   }
@@ -346,7 +321,7 @@ Status Writer::Add(Item& item, AppendOutcome* out) {
     Stmt& s = **s_stmt;
     {
       StmtScope scope(s);
-      s.BindInt(1, item.prepared ? item.key_hash : store::KeyHash(m.id()).value_or(0));
+      s.BindInt(1, store::KeyHash(m.id()).value_or(0));
       s.BindText(2, m.id());
       auto row = s.Step();
       if (!row.ok()) return row.status();
@@ -406,113 +381,60 @@ Status Writer::Add(Item& item, AppendOutcome* out) {
   return Status::Ok();
 }
 
-// Parses (for wire input) and self-checks items[begin, end).
-void Precheck(std::span<Item> items, std::span<const std::string_view> texts, size_t begin,
-              size_t end, const ValidateOptions& vopt, bool prepare) {
-  for (size_t i = begin; i < end; ++i) {
-    Item& it = items[i];
-    if (!texts.empty()) {
-      auto m = Message::Parse(texts[i]);
-      if (!m.ok()) {
-        it.parse_status = m.status();
-        continue;
-      }
-      it.parsed.emplace(std::move(m).value());
-      it.msg = &*it.parsed;
-    }
-    if (vopt.verify_signature) it.self_check = SelfCheck(*it.msg, vopt).ok() ? 1 : 0;
-    if (prepare && it.self_check != 0) Prepare(it);
-  }
-}
-
-// Runs the batch: pre-checks on `threads` threads (the caller included) ahead of the writer.
+// Runs the batch in one transaction (a savepoint inside an open StoreTransaction).
 Result<std::vector<AppendOutcome>> RunBatch(Store::Impl& impl, std::vector<Item>& items,
-                                            std::span<const std::string_view> texts,
                                             const AppendOptions& opt) {
   std::vector<AppendOutcome> out(items.size());
-  unsigned threads = opt.verify_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  size_t chunks = (items.size() + kChunk - 1) / kChunk;
-  if (threads > chunks) threads = static_cast<unsigned>(std::max<size_t>(chunks, 1));
-
   std::lock_guard lock(impl.mu);
   Writer w(impl, opt);
   SSB_RETURN_IF_ERROR(w.Begin());
-
-  if (threads <= 1) {
-    // No helpers: parse inline; the signature is checked once, inside Validate.
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (!texts.empty()) {
-        ValidateOptions no_verify = opt.validate;
-        no_verify.verify_signature = false;
-        Precheck(items, texts, i, i + 1, no_verify, /*prepare=*/false);
-      }
-      SSB_RETURN_IF_ERROR(w.Add(items[i], &out[i]));
-    }
-    SSB_RETURN_IF_ERROR(w.Commit());
-    return out;
-  }
-
-  // Chunks are claimed in order through `next`; `done[c]` flips to 1 when chunk c is ready.
-  std::atomic<size_t> next{0};
-  std::atomic<bool> abort{false};
-  auto done = std::make_unique<std::atomic<uint8_t>[]>(chunks);
-  for (size_t c = 0; c < chunks; ++c) done[c].store(0);
-  auto work_one = [&]() -> bool {
-    size_t c = next.fetch_add(1);
-    if (c >= chunks) return false;
-    if (!abort.load(std::memory_order_relaxed)) {
-      Precheck(items, texts, c * kChunk, std::min(items.size(), (c + 1) * kChunk), opt.validate,
-               /*prepare=*/true);
-    }
-    done[c].store(1, std::memory_order_release);
-    done[c].notify_all();
-    return true;
-  };
-  std::vector<std::jthread> helpers;
-  for (unsigned t = 1; t < threads; ++t) {
-    try {
-      helpers.emplace_back([&] {
-        while (work_one()) {
-        }
-      });
-    } catch (const std::system_error&) {
-      break;  // no more threads available: the writer and the helpers started so far cope
-    }
-  }
-  Status failed;
-  for (size_t c = 0; c < chunks && failed.ok(); ++c) {
-    while (done[c].load(std::memory_order_acquire) == 0) {
-      if (!work_one()) {
-        done[c].wait(0, std::memory_order_acquire);
-        break;
-      }
-    }
-    for (size_t i = c * kChunk; i < std::min(items.size(), (c + 1) * kChunk); ++i) {
-      failed = w.Add(items[i], &out[i]);
-      if (!failed.ok()) break;
-    }
-  }
-  if (!failed.ok()) {
-    abort.store(true);
-    // Drain the remaining chunks so that the helpers finish before `items` goes away.
-    while (work_one()) {
-    }
-    for (size_t c = 0; c < chunks; ++c) done[c].wait(0, std::memory_order_acquire);
-    return failed;  // ~Writer rolls back
-  }
-  helpers.clear();  // join
+  for (size_t i = 0; i < items.size(); ++i) SSB_RETURN_IF_ERROR(w.Add(items[i], &out[i]));
   SSB_RETURN_IF_ERROR(w.Commit());
   return out;
 }
 
 }  // namespace
 
+PreparedMessage PrepareMessage(Message msg, std::optional<std::string> plaintext) {
+  PreparedMessage p{.msg = std::move(msg)};
+  p.wire = p.msg.Wire();
+  std::optional<json::Value> readable;
+  if (plaintext) {
+    // Indexed only when it is readable content (an object), as ssb-db's unboxer requires.
+    auto c = json::Parse(*plaintext, {.wtf8_input = true});
+    if (c.ok() && c->is_object()) {
+      if (const json::Value* t = c->Find("type"); t && t->is_string()) p.ptype = t->as_string();
+      readable = std::move(c).value();
+    }
+    p.plaintext = std::move(plaintext);
+  }
+  const json::Value* own = p.msg.content();
+  p.links = ExtractLinks(p.msg.value(), readable ? *readable : own ? *own : json::Value());
+  return p;
+}
+
+StoredMessage AppendedRow(const PreparedMessage& p, const AppendOutcome& o) {
+  StoredMessage m;
+  m.log_seq = o.log_seq;
+  m.key = p.msg.id();
+  m.value_json = p.wire;
+  m.received = o.received;
+  m.author = std::string(p.msg.author());
+  m.sequence = p.msg.sequence().value_or(0);
+  // As Insert writes them (formats/store-schema.md "messages").
+  if (auto ts = p.msg.timestamp(); ts && !std::isnan(*ts)) m.timestamp = *ts;
+  if (const json::Value* c = p.msg.content(); c && c->is_object()) {
+    if (const json::Value* t = c->Find("type"); t && t->is_string()) m.type = t->as_string();
+  }
+  m.plaintext = p.plaintext;
+  return m;
+}
+
 Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> msgs,
                                                       const AppendOptions& options) {
   std::vector<Item> items(msgs.size());
   for (size_t i = 0; i < msgs.size(); ++i) items[i].msg = &msgs[i];
-  return RunBatch(*impl_, items, {}, options);
+  return RunBatch(*impl_, items, options);
 }
 
 Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> msgs,
@@ -526,19 +448,22 @@ Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> m
     items[i].msg = &msgs[i];
     items[i].received_hint = received[i];
   }
-  return RunBatch(*impl_, items, {}, options);
+  return RunBatch(*impl_, items, options);
 }
 
-Result<std::vector<AppendOutcome>> Store::AppendWireBatch(std::span<const std::string_view> texts,
-                                                          const AppendOptions& options) {
-  std::vector<Item> items(texts.size());
-  return RunBatch(*impl_, items, texts, options);
+Result<std::vector<AppendOutcome>> Store::AppendPrepared(
+    std::span<const PreparedMessage* const> msgs, const AppendOptions& options) {
+  std::vector<Item> items(msgs.size());
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    items[i].msg = &msgs[i]->msg;
+    items[i].prepared = msgs[i];
+    if (msgs[i]->authentic) items[i].self_check = *msgs[i]->authentic ? 1 : 0;
+  }
+  return RunBatch(*impl_, items, options);
 }
 
 Result<AppendOutcome> Store::Append(const Message& msg, const AppendOptions& options) {
-  AppendOptions one = options;
-  one.verify_threads = 1;
-  auto r = AppendBatch(std::span<const Message>(&msg, 1), one);
+  auto r = AppendBatch(std::span<const Message>(&msg, 1), options);
   if (!r.ok()) return r.status();
   AppendOutcome& o = r->front();
   if (o.kind == AppendKind::kRejected) return o.status;

@@ -88,7 +88,11 @@ Status IndexLinks(Store::Impl& impl, bool fresh, int64_t log_seq, int64_t feed,
     (*d)->BindInt(1, log_seq);
     SSB_RETURN_IF_ERROR((*d)->Run());
   }
-  auto links = ExtractLinks(value, content);
+  return InsertLinks(impl, log_seq, feed, sequence, ExtractLinks(value, content));
+}
+
+Status InsertLinks(Store::Impl& impl, int64_t log_seq, int64_t feed, int64_t sequence,
+                   const std::vector<MessageLink>& links) {
   if (links.empty()) return Status::Ok();
   auto ins = impl.Use(std::string(
       "INSERT INTO links (log_seq, idx, feed, sequence, dest, rel, rel2, kind) "

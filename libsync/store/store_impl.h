@@ -66,9 +66,10 @@ class Store::Impl {
       "UPDATE feeds SET frozen_at = ?2 WHERE id = ?1 AND frozen_at IS NULL"};
   // ?9: the log_seq, NULL (SQLite picks the next) unless deletions at the end of the log must
   // not be reused (formats/store-schema.md "deleted").
+  // ?10, ?11: the plaintext and its type of a private message decrypted before the append.
   store::LazyStmt insert_msg{
       "INSERT INTO messages (key, feed, sequence, claimed_ts, received, type, value, key_hash, "
-      "log_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+      "log_seq, plaintext, ptype) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"};
   store::LazyStmt max_log_seq{
       "SELECT max((SELECT coalesce(max(log_seq), 0) FROM messages), "
       "(SELECT coalesce(max(log_seq), 0) FROM deleted))"};
@@ -109,6 +110,9 @@ namespace store {
 // value's own content). Replaces what was indexed for it before unless `fresh` (a new row).
 Status IndexLinks(Store::Impl& impl, bool fresh, int64_t log_seq, int64_t feed,
                   int64_t sequence, const json::Value& value, const json::Value& content);
+// Inserts the rows of `links` for a new message row.
+Status InsertLinks(Store::Impl& impl, int64_t log_seq, int64_t feed, int64_t sequence,
+                   const std::vector<MessageLink>& links);
 }  // namespace store
 
 }  // namespace ssb

@@ -1,5 +1,5 @@
-// Appending to the store: fixtures read back byte for byte, validation outcomes, forks, batches
-// and the parallel verifier.
+// Appending to the store: fixtures read back byte for byte, validation outcomes, forks, batches,
+// and prepared messages (checked ahead, as the ingest stage does) against plain ones.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -47,6 +47,21 @@ void CheckReadBack(Store& store, const std::vector<KvtLine>& lines) {
   }
 }
 
+// AppendBatch, or with `prepared` AppendPrepared of the messages checked ahead with
+// CheckAuthentic (what the ingest stage hands the store): both must decide alike.
+Result<std::vector<AppendOutcome>> AppendEither(Store& store, const std::vector<Message>& msgs,
+                                                const AppendOptions& opt, bool prepared) {
+  if (!prepared) return store.AppendBatch(msgs, opt);
+  std::vector<PreparedMessage> ready;
+  for (const Message& m : msgs) {
+    ready.push_back(PrepareMessage(m));
+    if (opt.validate.verify_signature) ready.back().authentic = CheckAuthentic(m, opt.validate).ok();
+  }
+  std::vector<const PreparedMessage*> ptrs;
+  for (const auto& p : ready) ptrs.push_back(&p);
+  return store.AppendPrepared(ptrs, opt);
+}
+
 int Count(const std::vector<AppendOutcome>& outs, AppendKind kind) {
   int n = 0;
   for (const auto& o : outs) n += o.kind == kind;
@@ -58,14 +73,13 @@ int Count(const std::vector<AppendOutcome>& outs, AppendKind kind) {
 TEST_CASE("generated/feeds.jsonl: 250 messages of 3 feeds appended and read back identically") {
   auto lines = LoadKvt("generated/feeds.jsonl");
   REQUIRE(lines.size() == 250);
-  unsigned threads = GENERATE(1u, 3u);
-  INFO("verify_threads " << threads);
+  bool prepared = GENERATE(false, true);
+  INFO("prepared " << prepared);
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   auto msgs = Messages(lines);
   AppendOptions opt;
-  opt.verify_threads = threads;
-  auto outs = store->AppendBatch(msgs, opt);
+  auto outs = AppendEither(*store, msgs, opt, prepared);
   REQUIRE(outs.ok());
   REQUIRE(outs->size() == 250);
   for (size_t i = 0; i < outs->size(); ++i) {
@@ -78,7 +92,7 @@ TEST_CASE("generated/feeds.jsonl: 250 messages of 3 feeds appended and read back
   ReportCount("store generated/feeds.jsonl byte-identical", 250, lines.size());
 
   // Everything again: all duplicates, nothing changes.
-  auto again = store->AppendBatch(msgs, opt);
+  auto again = AppendEither(*store, msgs, opt, prepared);
   REQUIRE(again.ok());
   CHECK(Count(*again, AppendKind::kDuplicate) == 250);
   CHECK((*again)[7].log_seq == (*outs)[7].log_seq);
@@ -113,28 +127,6 @@ TEST_CASE("real-feed-2018: 235 messages appended one by one, read back identical
   REQUIRE(latest->has_value());
   CHECK((*latest)->id == lines.back().key);
   CHECK((*latest)->sequence == 235);
-}
-
-TEST_CASE("AppendWireBatch parses texts, unparsable lines are rejected, not fatal") {
-  auto lines = LoadKvt("generated/feeds.jsonl");
-  unsigned threads = GENERATE(1u, 2u);
-  TempDir dir;
-  auto store = OpenStore(dir.File("db.sqlite"));
-  std::vector<std::string> texts;
-  for (const auto& l : lines) texts.push_back(l.wire);
-  texts.insert(texts.begin() + 100, "{\"previous\": nul");
-  texts.insert(texts.begin() + 101, "[1,2,3]");
-  std::vector<std::string_view> views(texts.begin(), texts.end());
-  AppendOptions opt;
-  opt.verify_threads = threads;
-  auto outs = store->AppendWireBatch(views, opt);
-  REQUIRE(outs.ok());
-  CHECK((*outs)[100].kind == AppendKind::kRejected);
-  CHECK((*outs)[100].status.code() == Code::kInvalidInput);
-  CHECK((*outs)[101].kind == AppendKind::kRejected);
-  CHECK((*outs)[101].status.code() == Code::kInvalidMessage);
-  CHECK(Count(*outs, AppendKind::kAppended) == 250);
-  CheckReadBack(*store, lines);
 }
 
 TEST_CASE("sequence gaps are rejected as invalid and not stored") {
@@ -197,11 +189,10 @@ TEST_CASE("duplicates are reported as such and change nothing") {
 }
 
 TEST_CASE("messages over 8192 UTF-16 units and bad signatures are rejected") {
-  unsigned threads = GENERATE(1u, 2u);
+  bool prepared = GENERATE(false, true);
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   AppendOptions opt;
-  opt.verify_threads = threads;
   std::vector<Message> batch{VectorMessage("size-8193-ascii"),
                              VectorMessage("size-8194-emoji"),
                              VectorMessage("size-8193-escaped-newlines"),
@@ -210,7 +201,7 @@ TEST_CASE("messages over 8192 UTF-16 units and bad signatures are rejected") {
                              VectorMessage("hmac-signed-verified-without-key"),
                              VectorMessage("first-seq-0"),
                              VectorMessage("not-an-object")};
-  auto outs = store->AppendBatch(batch, opt);
+  auto outs = AppendEither(*store, batch, opt, prepared);
   REQUIRE(outs.ok());
   for (const auto& o : *outs) {
     INFO(o.key << " " << o.status.ToString());
@@ -232,15 +223,14 @@ TEST_CASE("messages over 8192 UTF-16 units and bad signatures are rejected") {
 }
 
 TEST_CASE("a validly signed second message at a stored sequence is recorded as a fork") {
-  unsigned threads = GENERATE(1u, 2u);
+  bool prepared = GENERATE(false, true);
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   AppendOptions opt;
-  opt.verify_threads = threads;
   Chain a(3);
   Message m1 = a.Next("post", 1);
   Message m2 = a.Next("post", 2, "original");
-  REQUIRE(store->AppendBatch(std::vector<Message>{m1, m2}, opt).ok());
+  REQUIRE(AppendEither(*store, {m1, m2}, opt, prepared).ok());
 
   // Another message 2 (same previous, other content): same-sequence fork.
   Chain alt(3);
@@ -248,7 +238,7 @@ TEST_CASE("a validly signed second message at a stored sequence is recorded as a
   Message m2b = alt.Next("post", 2, "the other history");
   // A forged message 2 (bad signature) is no evidence of anything.
   Message forged = VectorMessage("tampered-content");
-  auto outs = store->AppendBatch(std::vector<Message>{forged, m2b, m2b}, opt);
+  auto outs = AppendEither(*store, {forged, m2b, m2b}, opt, prepared);
   REQUIRE(outs.ok());
   CHECK((*outs)[0].status.code() == Code::kInvalidMessage);
   CHECK((*outs)[1].status.code() == Code::kFork);
@@ -341,10 +331,9 @@ TEST_CASE("a signed message with a null previous after sequence 1 is invalid, no
     v.Set("previous", json::Value::Null());
     v.Set("sequence", json::Value::Number(static_cast<double>(seq)));
     Message bad = a.SignValue(v);
-    for (unsigned threads : {1u, 2u}) {
+    for (bool prepared : {false, true}) {
       AppendOptions opt;
-      opt.verify_threads = threads;
-      auto outs = store->AppendBatch(std::vector<Message>{bad, bad, bad, bad}, opt);
+      auto outs = AppendEither(*store, {bad, bad, bad, bad}, opt, prepared);
       REQUIRE(outs.ok());
       INFO("sequence " << seq << ": " << (*outs)[0].status.ToString());
       CHECK((*outs)[0].status.code() == Code::kInvalidMessage);
@@ -359,7 +348,7 @@ TEST_CASE("a signed message with a null previous after sequence 1 is invalid, no
   CHECK(store->Append(a.SignValue(v)).status().code() == Code::kFork);
 }
 
-TEST_CASE("verify_signature=false trusts the caller, parallel and serial outcomes agree") {
+TEST_CASE("verify_signature=false trusts the caller, prepared and plain outcomes agree") {
   // A mixed batch: valid chains, duplicates, forks, gaps, forged and oversize messages.
   Chain a(6), b(7);
   std::vector<Message> batch;
@@ -373,18 +362,17 @@ TEST_CASE("verify_signature=false trusts the caller, parallel and serial outcome
   batch.insert(batch.begin() + 80, b.Make("post", 1));  // gap for b
   batch.push_back(VectorMessage("size-8193-ascii"));
   std::vector<std::string> serial;
-  for (unsigned threads : {1u, 2u, 4u}) {
+  for (bool prepared : {false, true}) {
     TempDir dir;
     auto store = OpenStore(dir.File("db.sqlite"));
     AppendOptions opt;
-    opt.verify_threads = threads;
-    auto outs = store->AppendBatch(batch, opt);
+    auto outs = AppendEither(*store, batch, opt, prepared);
     REQUIRE(outs.ok());
     std::vector<std::string> got;
     for (const auto& o : *outs) {
       got.push_back(std::to_string(static_cast<int>(o.kind)) + " " + o.status.ToString());
     }
-    if (threads == 1) {
+    if (!prepared) {
       serial = got;
     } else {
       CHECK(got == serial);
@@ -405,17 +393,18 @@ TEST_CASE("HMAC-signed messages need the network's key") {
   auto key = Base64DecodeCanonical(Str(doc, "hmac_key_b64"));
   REQUIRE(key);
   REQUIRE(key->size() == 32);
-  unsigned threads = GENERATE(1u, 2u);
+  bool prepared = GENERATE(false, true);
   TempDir dir;
   auto store = OpenStore(dir.File("db.sqlite"));
   Message m = VectorMessage("hmac-signed-valid");
   AppendOptions opt;
-  opt.verify_threads = threads;
-  CHECK(store->Append(m, opt).status().code() == Code::kInvalidMessage);
+  auto r = AppendEither(*store, {m}, opt, prepared);
+  REQUIRE(r.ok());
+  CHECK((*r)[0].status.code() == Code::kInvalidMessage);
   HmacKey k;
   std::copy(key->begin(), key->end(), k.begin());
   opt.validate.hmac_key = k;
-  auto outs = store->AppendBatch(std::vector<Message>{m}, opt);
+  auto outs = AppendEither(*store, {m}, opt, prepared);
   REQUIRE(outs.ok());
   CHECK((*outs)[0].kind == AppendKind::kAppended);
 }

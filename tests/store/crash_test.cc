@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "ssb/ingest.h"
 #include "ssb/keys.h"
 #include "ssb/message.h"
 #include "ssb/store.h"
@@ -150,8 +151,11 @@ int Child(const std::string& db, const std::string& msgs_path, size_t batch) {
   };
   int fd = ::open(msgs_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 2;
-  AppendOptions opt;
-  opt.verify_threads = 2;
+  // Through the ingest stage, as `sbot add` and the network write: checked on the worker
+  // pool, appended in one transaction per chunk.
+  IngestOptions iopt;
+  IngestChecker checker(iopt);
+  IngestWriter writer(**store, iopt);
   std::string chunk;
   while (done < total) {
     size_t n = std::min(batch, total - done);
@@ -162,12 +166,15 @@ int Child(const std::string& db, const std::string& msgs_path, size_t batch) {
     }
     auto lines = Lines(chunk);
     if (lines.size() != n) return 2;
-    auto r = (*store)->AppendWireBatch(lines, opt);
-    if (!r.ok()) {
-      std::fprintf(stderr, "child: %s\n", r.status().ToString().c_str());
+    IngestBatch b;
+    for (std::string_view l : lines) b.Add(std::string(l));
+    checker.Check(b);
+    if (auto st = writer.Append(b); !st.ok()) {
+      std::fprintf(stderr, "child: %s\n", st.ToString().c_str());
       return 3;
     }
-    for (const auto& o : *r) {
+    for (const auto& r : b.records) {
+      const AppendOutcome& o = r.outcome;
       if (o.kind != AppendKind::kAppended) {
         std::fprintf(stderr, "child: message not appended: %s\n", o.status.ToString().c_str());
         return 4;

@@ -53,11 +53,11 @@ std::optional<std::string> BoxDecrypt(std::string_view box_string, const Keypair
 std::optional<std::string> BoxDecryptBytes(std::span<const uint8_t> ciphertext,
                                            const CurveSecretKey& my_curve_sk);
 
-// What we keep of a private message's `content` when we can read it: JSON.stringify of the
-// parsed plaintext, when the content is a box string that opens with our key and its plaintext
-// is JSON (ssb-keys' unbox parses it: anything else counts as unreadable); nullopt otherwise.
-// Every path that stores plaintexts calls this one function (replication, bundle sync,
-// migration, the rebuild call, the command line's private.unbox). Thread-safe.
+// What we keep of a private message's `content` when we can read it: the plaintext, when the
+// content is a box string that opens with our key and the plaintext is JSON (ssb-keys' unbox
+// parses it; anything else counts as unreadable), as JSON.stringify of the parsed plaintext.
+// nullopt otherwise. Every path that stores received messages calls this one function
+// (the ingest stage, ssb/ingest.h; the command line's private.unbox). Thread-safe.
 std::optional<std::string> DecryptContent(const json::Value& content, const Keypair& me);
 
 // The key that opens the body of a box we can read (ssb-db's "unbox" key: count || body key),

@@ -77,6 +77,8 @@ struct ImportOptions {
   std::string network;                    // our network id; a bundle of another is refused
   std::string sign_key;
   ValidateOptions validate;               // hmac key of a test network
+  // Private messages for this identity are stored decrypted as they are imported. Null: none.
+  const Keypair* reader = nullptr;
   std::string pending_dir;                // where parts waiting for prerequisites are kept
   bool dry_run = false;                   // verify and decide, write nothing
   std::function<void(uint64_t done, uint64_t total)> progress;

@@ -20,8 +20,16 @@ namespace ssb {
 // that is not an object with a type or bad recps; kCorruption when the store holds fewer of
 // our messages than its feed floor says exist (Store::FeedFloor: the next one would fork our
 // feed); the store's errors.
-Result<StoredMessage> PublishContent(Store& store, const Keypair& keys, json::Value content,
-                                     const ValidateOptions& validate);
+struct Published {
+  PreparedMessage message;  // what was signed and stored (for the after-append hooks)
+  StoredMessage stored;     // as reads return it
+};
+Result<Published> PublishContent(Store& store, const Keypair& keys, json::Value content,
+                                 const ValidateOptions& validate);
+
+// {key, value, timestamp} of a message as ssb-server's publish and add return it: the value as
+// signed (a private message stays encrypted), built from the message itself, not from text.
+json::Value KvtOf(const Message& msg, double received);
 
 // Typed option readers over a JSON options object; absent leaves *out unchanged.
 Status OptString(const json::Value& opts, const char* key, std::string* out);

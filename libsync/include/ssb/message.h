@@ -52,6 +52,10 @@ class Message {
   // Parses the JSON text of a message value. Fails only when the text is not JSON or exceeds
   // limits; a value of any shape is returned and judged by Validate().
   static Result<Message> Parse(std::string_view json_text);
+  // The first half of Parse: the JSON value of a message text, parsed with Parse's limits, for
+  // callers that look at it before it becomes a Message (an EBT note map, a {key, value,
+  // timestamp} wrapper). FromValue is the second half.
+  static Result<json::Value> ParseValue(std::string_view json_text);
   static Message FromValue(json::Value value);
 
   const json::Value& value() const { return value_; }
@@ -92,6 +96,15 @@ json::ParseOptions MessageParseLimits();
 // Returns ok, kInvalidMessage naming the failed rule, or kFork when msg has the expected
 // sequence but a different `previous` (ssb-validate's fatal "expected different previous").
 Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions& options = {});
+
+// Everything Validate checks that does not depend on what precedes the message in its feed:
+// shape, size, and (unless options.verify_signature is false) the signature. The message is
+// validated against the state its own `previous` and `sequence` claim, so the chain rules hold
+// by construction. A message that passes here and then passes Validate with
+// verify_signature=false against the real state would pass full Validate against it: this is
+// the check to run ahead, in parallel, of an in-order chain check. Returns ok or
+// kInvalidMessage (a `previous` that is not a message id is no fork here).
+Status CheckAuthentic(const Message& msg, const ValidateOptions& options);
 
 // Only the ed25519 (or HMAC-then-ed25519) signature check of Validate. Callers that verify in
 // parallel run Validate with verify_signature=false in feed order and this on any thread.

@@ -81,8 +81,6 @@ struct MigrateOptions {
   bool from_start = false;
   // Records per store transaction.
   size_t batch_records = 2000;
-  // As AppendOptions::verify_threads (0: one per core).
-  unsigned verify_threads = 0;
   // Told about every step; may be empty.
   std::function<void(const MigrateEvent&)> on_event;
 };

@@ -1,16 +1,14 @@
-// Which feeds to replicate, and how messages from peers get into the store.
+// Which feeds to replicate. (Messages from peers enter the store through the ingest stage,
+// ssb/ingest.h.)
 //
 // Sans-IO: nothing here touches sockets or RPC. The network layer asks ReplicationSet which
-// feeds to request (createHistoryStream / EBT notes) and hands every message a peer sends to
-// that peer's FeedIngest. PROTOCOL.md §5.2.
+// feeds to request (createHistoryStream / EBT notes). PROTOCOL.md §5.2.
 //
 //   ContactGraph   the follow/block graph of `contact` messages (latest per author and contact)
 //   ReplicationSet ourselves + follows within `hops` + explicit requests − feeds we block
-//   FeedIngest     per-peer sink: checks messages against the feed's latest, batches appends
 //
 // Thread-safety: none of these classes is internally synchronized; use each from one thread
-// (or guard it). FeedIngest shares the Store, which is itself thread-safe, so one FeedIngest per
-// peer on different threads is fine.
+// (or guard it).
 #pragma once
 
 #include <cstddef>
@@ -173,123 +171,6 @@ class ReplicationSet {
   std::map<std::string, ReplicatedFeed, std::less<>> feeds_;
   std::set<std::string, std::less<>> blocked_;
   bool truncated_ = false;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Incoming messages from one peer.
-
-enum class IngestVerdict : uint8_t {
-  kAccepted,       // valid next message: queued for the next flush (or stored already)
-  kDuplicate,      // sequence at or below what we hold (same message, or older): ignored, as
-                   // JS peers do
-  kNotReplicated,  // author not in the replication set: ignored
-  kInvalid,        // breaks a rule (shape, signature, sequence gap, unparsable text): the peer
-                   // sent garbage; disconnect it. `status` names the rule.
-  kFork,           // a validly signed second message at a sequence we hold (or whose previous
-                   // is not our message), recorded by the store, or a message of a feed that
-                   // is frozen after a fork. Stop replicating this feed from the peer; the peer
-                   // itself is not at fault.
-};
-
-// Stable lower-case name ("accepted", "duplicate", "not-replicated", "invalid", "fork").
-std::string_view VerdictName(IngestVerdict v);
-
-struct IngestResult {
-  IngestVerdict verdict = IngestVerdict::kInvalid;
-  Status status;        // why, for kInvalid and kFork (ok otherwise)
-  std::string key;      // message id ("" when the text did not parse)
-  std::string author;   // "" when absent
-  int64_t sequence = 0; // 0 when absent
-  bool fork_recorded = false;  // kFork: the store recorded this message as a fork just now
-};
-
-// What reached the store since the previous Flush() (including automatic flushes).
-struct FlushReport {
-  std::vector<Message> appended;  // stored, in order: feed these to AffectsGraph / BlobRefsIn
-  size_t duplicates = 0;          // already stored meanwhile (e.g. by another peer's ingest)
-  // Queued messages the store refused at flush time (its chain changed under us, e.g. another
-  // writer recorded a fork). Rare; their verdicts as if received now.
-  std::vector<IngestResult> rejected;
-};
-
-struct FeedIngestOptions {
-  // Validation rules: set hmac_key for a test network (caps.sign). verify_signature must stay
-  // true; every message is verified once, here, and then stored without re-verification.
-  ValidateOptions validate;
-  // Receive flushes by itself when this many messages are queued.
-  size_t batch_size = 128;
-  // Wire texts longer than this are kInvalid without parsing. A valid message is at most 8192
-  // UTF-16 units pretty-printed, far below this.
-  size_t max_text_bytes = 64 * 1024;
-};
-
-// Receives the messages one peer sends (createHistoryStream results or EBT messages), checks
-// each against its feed's latest message (ours in the store, or the last one queued here),
-// queues the valid ones and appends them to the store in batches.
-//
-// The store is the truth: a FeedIngest caches feed heads, and re-reads a feed's head when a
-// message looks like a gap (another ingest may have appended meanwhile). Forks are passed to
-// Store::Append so the store records and freezes them exactly as for `sbot add`.
-//
-// Errors: the Result of Receive/Flush is non-ok only for local storage failures ("our fault":
-// kIoError, kNoSpace, kCorruption, kBusy); the peer's faults are verdicts.
-class FeedIngest {
- public:
-  // Whether a feed is in the replication set; called for every message.
-  using WantedFn = std::function<bool(std::string_view feed)>;
-
-  // `store` must outlive this object.
-  FeedIngest(Store& store, WantedFn wanted, FeedIngestOptions options = {});
-  // Flushes what is queued, best effort (errors are dropped: the messages will be fetched
-  // again). Call Flush() first to see errors.
-  ~FeedIngest();
-  FeedIngest(const FeedIngest&) = delete;
-  FeedIngest& operator=(const FeedIngest&) = delete;
-
-  // One message as JSON text of its value (createHistoryStream with keys:false, or EBT).
-  // A KVT object ({key, value, timestamp}) is unwrapped.
-  Result<IngestResult> Receive(std::string_view wire_json);
-  // One message value already parsed with ssb::json (never with another JSON library: ids and
-  // signatures depend on JS-exact parsing).
-  Result<IngestResult> Receive(json::Value value);
-  Result<IngestResult> Receive(Message msg);
-  // The same for a message whose signature the caller has already checked with
-  // VerifyMessageSignature and these options' hmac key (e.g. on other threads, in parallel);
-  // everything else is checked here as usual.
-  Result<IngestResult> ReceiveVerified(Message msg);
-
-  // Appends everything queued in one transaction and returns what was stored since the last
-  // Flush (automatic flushes included). Call it on a timer (e.g. every 100 ms while messages
-  // arrive) and when the peer's stream ends.
-  Result<FlushReport> Flush();
-
-  size_t queued() const { return queue_.size(); }
-  // The latest sequence of `feed` we hold or have queued (0 for an unknown feed): the next
-  // createHistoryStream starts at this + 1. Errors: the store's.
-  Result<int64_t> Latest(std::string_view feed);
-
-  // Replaces the replication-set predicate (e.g. after a recompute).
-  void SetWanted(WantedFn wanted) { wanted_ = std::move(wanted); }
-
- private:
-  struct Head {
-    int64_t seq = 0;
-    std::string key;
-    bool frozen = false;
-    size_t queued = 0;  // messages of this feed in queue_
-  };
-  Result<Head*> LoadHead(const std::string& author, bool refresh);
-  Result<IngestResult> StoreDirectly(const Message& msg, IngestResult r);
-  Status FlushInternal();
-  Result<IngestResult> ReceiveImpl(Message msg, bool signature_verified);
-
-  Store& store_;
-  WantedFn wanted_;
-  FeedIngestOptions options_;
-  std::unordered_map<std::string, Head> heads_;
-  std::vector<Message> queue_;
-  std::unordered_set<std::string> queued_ids_;
-  FlushReport pending_;
 };
 
 }  // namespace ssb

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ssb/links.h"
 #include "ssb/message.h"
 #include "ssb/status.h"
 
@@ -147,11 +148,32 @@ struct AppendOptions {
   // WARNING: with verify_signature=false a forged message is stored and can freeze a feed with
   // a fake fork. Leave it true unless the messages were verified with the same options.
   ValidateOptions validate;
-  // Threads that check signatures (and, for AppendWireBatch, parse) ahead of the single
-  // writer, including the calling thread. 1: everything on the calling thread. 0: one per core.
-  // The extra threads live for the duration of the call.
-  unsigned verify_threads = 1;
 };
+
+// A message made ready for the store away from its writer: everything that does not depend on
+// what the store holds, computed once, on any thread (the ingest stage does it on its worker
+// pool, ssb/ingest.h). The writer then only applies the chain rules and inserts.
+struct PreparedMessage {
+  Message msg;
+  // Outcome of CheckAuthentic(msg) with the append's ValidateOptions: nullopt when not run
+  // (the writer checks), true when it passed (the writer skips the signature check), false
+  // when it failed (the writer reports the failure where the chain rules do not fail first).
+  std::optional<bool> authentic{};
+  std::string wire{};                    // msg.Wire(): what is stored and served
+  // Decrypted content (JSON text) of a private message we can read: stored with the message,
+  // with its type and links indexed (as SetPlaintext would).
+  std::optional<std::string> plaintext{};
+  std::optional<std::string> ptype{};    // the plaintext's type, when it has one
+  std::vector<MessageLink> links{};      // of the readable content (formats/store-schema.md)
+  // The receive time to record (ms since the epoch), e.g. the original one of a message
+  // imported from another log; nullopt: now. Either way it is raised to keep receive times
+  // strictly increasing in log order (formats/store-schema.md "Receive timestamps").
+  std::optional<double> received{};
+};
+
+// Fills wire, ptype and links of a PreparedMessage for `msg` and the plaintext (when it is
+// readable content: a JSON object). Thread-safe; touches no store.
+PreparedMessage PrepareMessage(Message msg, std::optional<std::string> plaintext = {});
 
 enum class AppendKind : uint8_t {
   kAppended,   // stored now
@@ -167,6 +189,10 @@ struct AppendOutcome {
   double received = 0;        // kAppended and kDuplicate: its receive timestamp
   bool fork_recorded = false; // kRejected with kFork: this message was recorded as a fork now
 };
+
+// The row that appending `m` wrote (outcome kAppended or kDuplicate), as reads return it,
+// without reading it back.
+StoredMessage AppendedRow(const PreparedMessage& m, const AppendOutcome& outcome);
 
 // createFeedStream's order key, as ssb-db 20's feed index resolves it: the claimed timestamp,
 // unless it is missing (not a number, or 0) or later than the receive time, then the receive
@@ -332,11 +358,12 @@ class Store {
   Result<std::vector<AppendOutcome>> AppendBatch(std::span<const Message> msgs,
                                                  const AppendOptions& options = {});
 
-  // AppendBatch over message texts (JSON of values, e.g. lines of a bundle). Texts are parsed
-  // on the verify threads; one that does not parse is rejected with kInvalidInput or
-  // kLimitExceeded. The stored text is msg.Wire() of the parsed value, not the input bytes.
-  Result<std::vector<AppendOutcome>> AppendWireBatch(std::span<const std::string_view> texts,
-                                                     const AppendOptions& options = {});
+  // AppendBatch over prepared messages (see PreparedMessage): what they carry is trusted to
+  // match `msg`, and their authentic flag to come from CheckAuthentic with options.validate.
+  // Inside an open StoreTransaction the batch is a savepoint of it; otherwise its own
+  // transaction. Outcomes and errors as AppendBatch.
+  Result<std::vector<AppendOutcome>> AppendPrepared(std::span<const PreparedMessage* const> msgs,
+                                                    const AppendOptions& options = {});
 
   // AppendBatch keeping each message's receive time from elsewhere (an imported log):
   // received[i] is used for msgs[i] when it is later than the latest stored receive time and

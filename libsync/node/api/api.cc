@@ -47,17 +47,20 @@ bool Truthy(const json::Value* v) {
 view::Context ViewContext(NodeContext& node) { return view::Context{node.store.get(), &node.keys}; }
 
 json::Value StoredToKvt(const StoredMessage& m) {
-  auto v = json::Parse(view::FormatItem(view::Context{}, m, view::ItemFormat{}), {.wtf8_input = true});
-  return v.ok() ? std::move(v).value() : json::Value();
+  auto v = json::Parse(m.value_json, {.wtf8_input = true});
+  json::Value kvt = json::Value::Object();
+  kvt.Set("key", json::Value::String(m.key));
+  kvt.Set("value", v.ok() ? std::move(v).value() : json::Value());
+  kvt.Set("timestamp", json::Value::Number(m.received));
+  return kvt;
 }
 
 Result<json::Value> PublishAndAnnounce(ApiParts& parts, json::Value content) {
   NodeContext& node = parts.node;
-  auto stored = PublishContent(*node.store, node.keys, std::move(content), node.validate);
-  if (!stored.ok()) return stored.status();
-  auto msg = Message::Parse(stored->value_json);
-  if (msg.ok()) parts.replicator.OnAppended({*msg});
-  return StoredToKvt(*stored);
+  auto published = PublishContent(*node.store, node.keys, std::move(content), node.validate);
+  if (!published.ok()) return published.status();
+  parts.replicator.OnAppended({&published->message});
+  return KvtOf(published->message.msg, published->stored.received);
 }
 
 asio::awaitable<void> RunSource(ApiParts& parts, std::string method, view::SourcePtr src,

@@ -6,6 +6,7 @@
 // string) unless the caller asks for `private: true` (get, streams) or `meta` (get).
 #include "ssb/box.h"
 #include "ssb/feed_ops.h"
+#include "ssb/ingest.h"
 #include "ssb/ref.h"
 #include "support.h"
 
@@ -43,17 +44,26 @@ Result<std::string> FeedArg(const Value& args) {
   return id;
 }
 
-// Stores one message value (or {key, value}) signed elsewhere; tells the replicator.
-Result<std::string> AddOne(ApiParts& parts, const Value& a) {
+// Stores one message value (or {key, value}) signed elsewhere, through the ingest stage on this
+// thread (decrypted for us when we can read it); tells the replicator. Returns it as ssb-server's
+// add does: {key, value, timestamp}, the value as signed.
+Result<Value> AddOne(ApiParts& parts, const Value& a) {
   NodeContext& n = parts.node;
   const Value* value = a.is_object() && a.Find("value") && !a.Find("author") ? a.Find("value") : &a;
-  Message msg = Message::FromValue(*value);
-  AppendOptions aopt;
-  aopt.validate = n.validate;
-  auto out = n.store->Append(msg, aopt);
-  if (!out.ok()) return out.status();
-  if (out->kind == AppendKind::kAppended) parts.replicator.OnAppended({msg});
-  return msg.id();
+  IngestOptions iopt;
+  iopt.validate = n.validate;
+  iopt.reader = &n.keys;
+  iopt.unwrap_kvt = false;  // unwrapped above, as ssb-server's add does
+  IngestBatch batch;
+  IngestRecord& r = batch.Add(*value);
+  IngestChecker(iopt).CheckRecord(r);
+  IngestWriter writer(*n.store, iopt);
+  writer.AddHook([&parts](const std::vector<const PreparedMessage*>& stored) {
+    parts.replicator.OnAppended(stored);
+  });
+  SSB_RETURN_IF_ERROR(writer.Append(batch));
+  if (r.outcome.kind == AppendKind::kRejected) return r.outcome.status;
+  return KvtOf(r.message->msg, r.outcome.received);
 }
 
 }  // namespace
@@ -116,11 +126,7 @@ void RegisterDbApi(ApiParts& parts) {
                });
   api.AddAsync("add", Access::kOwner,
                [&parts](CallContext&, const Value& args) -> awaitable<Result<Value>> {
-                 auto id = AddOne(parts, Arg(args, 0));
-                 if (!id.ok()) co_return id.status();
-                 auto stored = parts.node.store->Get(*id);
-                 if (!stored.ok()) co_return stored.status();
-                 co_return api::StoredToKvt(*stored);
+                 co_return AddOne(parts, Arg(args, 0));
                });
   api.AddAsync("get", Access::kOwner,
                [ctx](CallContext&, const Value& args) -> awaitable<Result<Value>> {

@@ -23,9 +23,8 @@ bool Truthy(const json::Value* v);
 
 // What the views read with: our store and keys.
 view::Context ViewContext(NodeContext& node);
-
-// A stored message as ssb-server returns it from publish and add: {key, value, timestamp},
-// the value as signed.
+// A stored message as {key, value, timestamp}, the value as signed (parsed from the stored
+// text, which is what was signed).
 json::Value StoredToKvt(const StoredMessage& m);
 // Publishes `content` on our feed (PublishContent), tells the replicator, and returns the
 // stored message as a KVT.
