@@ -84,7 +84,8 @@ int LocalValidate(Context& ctx, const Method&, const VerbArgs& args) {
       }
       // An authentic message needs only the chain rules; for one that is not, the full check
       // names the first rule it breaks, as it always did.
-      ssb::Status st = ssb::Validate(msg, prev, *r.message->authentic ? chain : *opt);
+      ssb::Status st = *r.message->authentic ? ssb::ValidateAuthentic(msg, prev, chain)
+                                             : ssb::Validate(msg, prev, *opt);
       out.Set("key", Value::String(msg.id()));
       out.Set("valid", Value::Bool(st.ok()));
       if (st.ok()) {

@@ -98,6 +98,9 @@ void IngestChecker::CheckRecord(IngestRecord& r) const {
       return;
     }
     v = std::move(parsed).value();
+    // Parsed: the text is not needed any more (what is stored is the message's own wire form),
+    // and batches in flight hold less.
+    std::string().swap(r.text);
   }
   if (options_.is_message && !options_.is_message(r, v)) {
     r.kind = IngestRecord::Kind::kOther;

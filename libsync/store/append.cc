@@ -362,7 +362,9 @@ Status Writer::Add(Item& item, AppendOutcome* out) {
     return Status::Ok();
   }
   FeedState prev{f->key, f->seq};
-  Status v = Validate(m, f->seq ? &prev : nullptr, vopt);
+  // Checked ahead (CheckAuthentic): only the chain rules are left to apply.
+  Status v = item.self_check == 1 ? ValidateAuthentic(m, f->seq ? &prev : nullptr, vopt)
+                                  : Validate(m, f->seq ? &prev : nullptr, vopt);
   if (v.ok()) return Insert(f, author, item, *seq, out);
   if (v.code() == Code::kFork) {
     // Validate stops at the chain rule before checking the signature: only a message really

@@ -261,3 +261,31 @@ TEST_CASE("an array value is signed as ssb-keys' for-in clone, built in linear t
   CHECK(mb.signing_bytes().find("\"499999\": 1") != std::string::npos);
   CHECK_FALSE(ssb::Validate(mb, nullptr).ok());
 }
+
+TEST_CASE("ValidateAuthentic decides as Validate for messages CheckAuthentic passed") {
+  auto keys = TestKeys(9);
+  auto m1 = ssb::CreateMessage(keys, nullptr, Post("a"), 1);
+  REQUIRE(m1.ok());
+  ssb::FeedState s1{m1->id(), 1};
+  auto m2 = ssb::CreateMessage(keys, &s1, Post("b"), 2);
+  REQUIRE(m2.ok());
+  ssb::FeedState s0{m1->id(), 0};
+  ssb::FeedState other{"%AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=.sha256", 1};
+  ssb::FeedState s2{m2->id(), 2};
+  for (const auto& opt : {ssb::ValidateOptions{}, ssb::ValidateOptions::Strict()}) {
+    REQUIRE(ssb::CheckAuthentic(*m1, opt).ok());
+    REQUIRE(ssb::CheckAuthentic(*m2, opt).ok());
+    ssb::ValidateOptions chain = opt;
+    chain.verify_signature = false;
+    // Every state the chain can be in: first, next, gap, fork, behind, no predecessor.
+    std::vector<std::pair<const ssb::Message*, const ssb::FeedState*>> cases = {
+        {&*m1, nullptr}, {&*m2, &s1}, {&*m2, &s0}, {&*m2, &other}, {&*m2, &s2},
+        {&*m2, nullptr}, {&*m1, &s1}};
+    for (const auto& [m, prev] : cases) {
+      ssb::Status full = ssb::Validate(*m, prev, opt);
+      ssb::Status fast = ssb::ValidateAuthentic(*m, prev, chain);
+      CHECK(fast.code() == full.code());
+      CHECK(fast.message() == full.message());
+    }
+  }
+}

@@ -108,7 +108,7 @@ struct IngestRecord {
   };
 
   // ---- set by the caller
-  std::string text;                  // the JSON text; or
+  std::string text;                  // the JSON text (released once it parsed); or
   std::optional<json::Value> value;  // the value already parsed (set instead of text)
   uint64_t tag = 0;                  // the caller's own: a line number, a log offset, a range
   // The receive time to keep (an imported log's; ms since the epoch), as Store::AppendBatch

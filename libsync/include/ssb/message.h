@@ -106,6 +106,12 @@ Status Validate(const Message& msg, const FeedState* prev, const ValidateOptions
 // kInvalidMessage (a `previous` that is not a message id is no fork here).
 Status CheckAuthentic(const Message& msg, const ValidateOptions& options);
 
+// Validate for a message that passed CheckAuthentic with the same options: when the chain rules
+// hold against `prev` (the message starts the feed, or follows prev->id at prev->sequence + 1)
+// that is the same call CheckAuthentic made, so the result is ok without checking anything
+// again; otherwise it is Validate's (naming the rule broken, as always).
+Status ValidateAuthentic(const Message& msg, const FeedState* prev, const ValidateOptions& options);
+
 // Only the ed25519 (or HMAC-then-ed25519) signature check of Validate. Callers that verify in
 // parallel run Validate with verify_signature=false in feed order and this on any thread.
 // Safe on any message: a missing or malformed author or signature gives false.
