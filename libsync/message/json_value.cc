@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstring>
 
 #include "ssb/json.h"
 
@@ -167,23 +168,28 @@ size_t Utf16Length(std::string_view s) {
 }
 
 std::string Latin1(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
+  // Never longer than the UTF-8 text (1 byte per ASCII byte, at most 2 per 2–4-byte sequence):
+  // written in place, ASCII runs copied whole (the id of every message is hashed over this).
+  std::string out(s.size(), '\0');
+  char* o = out.data();
   size_t i = 0;
   while (i < s.size()) {
-    if (static_cast<uint8_t>(s[i]) < 0x80) {
-      out.push_back(s[i++]);
-      continue;
-    }
+    size_t run = i;
+    while (run < s.size() && static_cast<uint8_t>(s[run]) < 0x80) ++run;
+    std::memcpy(o, s.data() + i, run - i);
+    o += run - i;
+    i = run;
+    if (i >= s.size()) break;
     uint32_t cp = DecodeAt(s, &i);
     if (cp >= 0x10000) {
       uint32_t v = cp - 0x10000;
-      out.push_back(static_cast<char>((0xD800 + (v >> 10)) & 0xFF));
-      out.push_back(static_cast<char>((0xDC00 + (v & 0x3FF)) & 0xFF));
+      *o++ = static_cast<char>((0xD800 + (v >> 10)) & 0xFF);
+      *o++ = static_cast<char>((0xDC00 + (v & 0x3FF)) & 0xFF);
     } else {
-      out.push_back(static_cast<char>(cp & 0xFF));
+      *o++ = static_cast<char>(cp & 0xFF);
     }
   }
+  out.resize(static_cast<size_t>(o - out.data()));
   return out;
 }
 

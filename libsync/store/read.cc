@@ -94,9 +94,7 @@ Status IndexLinks(Store::Impl& impl, bool fresh, int64_t log_seq, int64_t feed,
 Status InsertLinks(Store::Impl& impl, int64_t log_seq, int64_t feed, int64_t sequence,
                    const std::vector<MessageLink>& links) {
   if (links.empty()) return Status::Ok();
-  auto ins = impl.Use(std::string(
-      "INSERT INTO links (log_seq, idx, feed, sequence, dest, rel, rel2, kind) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  auto ins = impl.Use(impl.insert_link);
   if (!ins.ok()) return ins.status();
   Stmt& s = **ins;
   int64_t idx = 0;
@@ -106,9 +104,9 @@ Status InsertLinks(Store::Impl& impl, int64_t log_seq, int64_t feed, int64_t seq
     s.BindInt(2, idx++);
     s.BindInt(3, feed);
     s.BindInt(4, sequence);
-    s.BindText(5, l.dest);
-    s.BindText(6, l.rel);
-    s.BindText(7, l.rel2);
+    s.BindTextNoCopy(5, l.dest);  // `links` outlives the step
+    s.BindTextNoCopy(6, l.rel);
+    s.BindTextNoCopy(7, l.rel2);
     s.BindInt(8, (l.in_links ? 1 : 0) | (l.in_links2 ? 2 : 0));
     SSB_RETURN_IF_ERROR(s.Run());
   }

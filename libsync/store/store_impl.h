@@ -77,6 +77,9 @@ class Store::Impl {
       "INSERT OR IGNORE INTO forks (feed, sequence, kind, stored_key, offending_key, "
       "offending_value, detected, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
   store::LazyStmt insert_blob_ref{store::kInsertBlobRef};  // the newest reference wins
+  store::LazyStmt insert_link{
+      "INSERT INTO links (log_seq, idx, feed, sequence, dest, rel, rel2, kind) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"};
   store::LazyStmt max_received{"SELECT received FROM messages ORDER BY log_seq DESC LIMIT 1"};
   store::LazyStmt set_plaintext{
       "UPDATE messages SET plaintext = ?3, ptype = ?4 WHERE key_hash = ?1 AND key = ?2 "
