@@ -315,7 +315,10 @@ void Message::Derive() {
   std::string full;
   const json::Value* sig = value_.Find("signature");
   if (value_.is_object() && sig && value_.keys().back() == "signature" && value_.size() > 1) {
+    // Sized like this thread's last message, so the texts rarely grow while being written.
+    static thread_local size_t last_size = 1024;
     signing_.clear();
+    signing_.reserve(last_size);
     signing_.push_back('{');
     for (size_t i = 0; i + 1 < value_.size(); ++i) {
       signing_.append(i ? ",\n  " : "\n  ");
@@ -329,6 +332,7 @@ void Message::Derive() {
     json::AppendStringifyPretty(&full, *sig, 1);
     full.append("\n}");
     signing_.append("\n}");
+    last_size = full.size() + 64;
   } else if (value_.is_array()) {
     // ssb-keys' verifyObj signs a for-in clone of the value: an array becomes {"0": …}.
     full = json::StringifyPretty(value_);
