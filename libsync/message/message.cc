@@ -364,6 +364,11 @@ void Message::Derive() {
   memory_bytes_ = sizeof(Message) + signing_.capacity() + id_.capacity() + TreeBytes(value_);
 }
 
+void Message::ReleaseSigningBytes() {
+  memory_bytes_ -= signing_.capacity();
+  std::string().swap(signing_);
+}
+
 std::string_view Message::author() const {
   const json::Value* a = value_.Find("author");
   return a && a->is_string() ? std::string_view(a->as_string()) : std::string_view();

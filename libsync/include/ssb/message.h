@@ -64,6 +64,10 @@ class Message {
   size_t utf16_length() const { return utf16_length_; }
   // UTF-8 bytes that the signature covers (the value without "signature", pretty-printed).
   const std::string& signing_bytes() const { return signing_; }
+  // Frees the signing bytes of a message whose signature was checked and that is now only kept
+  // to be stored (a pipeline holds thousands): signing_bytes() is empty afterwards, so nothing
+  // may verify it again.
+  void ReleaseSigningBytes();
   // JSON.stringify(value): the wire form.
   std::string Wire() const { return json::Stringify(value_); }
   // About how many bytes of memory this parsed message holds (its value tree and byte views):
