@@ -192,12 +192,12 @@ class IngestChecker {
 
 // How much may be read ahead of the writer. The defaults hold a few MiB of records.
 struct IngestLimits {
-  size_t max_batches = 32;       // batches pushed but not popped
+  size_t max_batches = 16;       // batches pushed but not popped
   // Their bytes: input bytes until a batch is checked, then what its parsed records hold
   // (IngestBatch::held_bytes). Push waits while a new batch would pass it; checks wait while
   // the queue is over it, except the check of the batch the consumer needs next (so it always
   // makes progress).
-  size_t max_bytes = 24u << 20;
+  size_t max_bytes = 8u << 20;
 };
 
 // An ordered, bounded pipe from a producer thread (reading input into batches) to a consumer
