@@ -44,16 +44,6 @@ std::string Digest(std::span<const uint8_t> bytes) {
   return HexEncode(d);
 }
 
-// Whether `m` is really by its author and well-formed, judged against the state its own
-// `previous` and `sequence` claim (the chain rules then hold by construction).
-bool Authentic(const Message& m, const ValidateOptions& v) {
-  auto seq = m.sequence();
-  if (!seq || *seq < 1) return false;
-  if (*seq == 1) return Validate(m, nullptr, v).ok();
-  FeedState claimed{std::string(m.previous()), *seq - 1};
-  return Validate(m, &claimed, v).ok();
-}
-
 // One chunk of records on its way into the store: the decoded values, each with the receive
 // time to keep, checked and appended by the ingest stage (ssb/ingest.h "Importing another log").
 struct Chunk {
@@ -253,7 +243,6 @@ class LogMigration {
       const IngestRecord& r = chunk.batch->records[i];
       const AppendOutcome& o = r.outcome;
       const Message& m = r.message->msg;
-      bool authentic = true;
       switch (o.kind) {
         case AppendKind::kAppended: ++next.stored; break;
         case AppendKind::kDuplicate: ++next.duplicates; break;
@@ -264,7 +253,6 @@ class LogMigration {
             ++next.forks;
           } else {
             ++next.invalid;
-            authentic = false;
           }
           MigrateEvent e = Event(MigrateEvent::Kind::kRejected, chunk.offsets[i], 0);
           e.key = o.key;
@@ -277,9 +265,12 @@ class LogMigration {
           break;
         }
       }
-      if (opt_.self && m.author() == opt_.self->id()) {
-        if (!authentic) authentic = Authentic(m, opt_.validate);
-        if (authentic && m.sequence()) own_max = std::max(own_max, *m.sequence());
+      // Our own messages count towards the feed floor when really ours, whether stored or not
+      // (a gap after a damaged record): the ingest check judged each against the state its own
+      // `previous` and `sequence` claim (CheckAuthentic), and that is not repeated here.
+      if (opt_.self && m.author() == opt_.self->id() && r.message->authentic.value_or(false) &&
+          m.sequence()) {
+        own_max = std::max(own_max, *m.sequence());
       }
     }
     if (own_max > 0) SSB_RETURN_IF_ERROR(store_.RaiseFeedFloor(opt_.self->id(), own_max, log_.source));
