@@ -33,7 +33,6 @@ struct Item {
   const PreparedMessage* prepared = nullptr;  // AppendPrepared: computed ahead
   int8_t self_check = -1;                      // CheckAuthentic: -1 not run, 0 failed, 1 passed
   std::string wire;                            // AppendBatch: msg->Wire(), made at insert
-  double received_hint = NAN;                  // a receive time to keep (imports); NaN: now
 
   const std::string& Wire() {
     if (prepared) return prepared->wire;
@@ -226,7 +225,7 @@ Status Writer::Insert(FeedCache* f, const std::string& author, Item& item, int64
   } else {
     f->dirty = true;
   }
-  double received = NextReceived(p && p->received ? *p->received : item.received_hint);
+  double received = NextReceived(p && p->received ? *p->received : NAN);
   // formats/store-schema.md "messages": claimed_ts is 0 for a non-number timestamp.
   double claimed = 0;
   if (auto ts = m.timestamp(); ts && !std::isnan(*ts)) claimed = *ts;
@@ -436,20 +435,6 @@ Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> m
                                                       const AppendOptions& options) {
   std::vector<Item> items(msgs.size());
   for (size_t i = 0; i < msgs.size(); ++i) items[i].msg = &msgs[i];
-  return RunBatch(*impl_, items, options);
-}
-
-Result<std::vector<AppendOutcome>> Store::AppendBatch(std::span<const Message> msgs,
-                                                      std::span<const double> received,
-                                                      const AppendOptions& options) {
-  if (received.size() != msgs.size()) {
-    return Status::InvalidArgument("AppendBatch: one receive time per message");
-  }
-  std::vector<Item> items(msgs.size());
-  for (size_t i = 0; i < msgs.size(); ++i) {
-    items[i].msg = &msgs[i];
-    items[i].received_hint = received[i];
-  }
   return RunBatch(*impl_, items, options);
 }
 

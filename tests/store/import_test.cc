@@ -19,7 +19,15 @@ TEST_CASE("imported messages keep their receive times, raised only to stay incre
   // Kept; tie; backwards; NaN (the clock); kept; in the future (the clock); kept but below.
   std::vector<double> received = {1'700'000'000'000.5, 1'700'000'000'000.5, 1'600'000'000'000,
                                   NAN, 1'799'000'000'000, 1'900'000'000'000, 1'799'000'000'001};
-  auto out = store->AppendBatch(msgs, received);
+  // As the ingest stage hands them over (ssb/ingest.h "Importing another log").
+  std::vector<PreparedMessage> prepared;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    prepared.push_back(PrepareMessage(msgs[i]));
+    prepared.back().received = received[i];
+  }
+  std::vector<const PreparedMessage*> ptrs;
+  for (const auto& p : prepared) ptrs.push_back(&p);
+  auto out = store->AppendPrepared(ptrs);
   REQUIRE(out.ok());
   std::vector<double> got;
   for (const auto& o : *out) {
@@ -38,8 +46,6 @@ TEST_CASE("imported messages keep their receive times, raised only to stay incre
   auto log = store->LogStream(RangeQuery{});
   REQUIRE(log.ok());
   for (size_t i = 0; i < got.size(); ++i) CHECK((*log)[i].received == got[i]);
-  CHECK(store->AppendBatch(msgs, std::span<const double>(received).first(2)).status().code() ==
-        Code::kInvalidArgument);
 }
 
 TEST_CASE("import rows are written, replaced and read back, inside a transaction they roll back") {

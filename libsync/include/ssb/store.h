@@ -166,8 +166,9 @@ struct PreparedMessage {
   std::optional<std::string> ptype{};    // the plaintext's type, when it has one
   std::vector<MessageLink> links{};      // of the readable content (formats/store-schema.md)
   // The receive time to record (ms since the epoch), e.g. the original one of a message
-  // imported from another log; nullopt: now. Either way it is raised to keep receive times
-  // strictly increasing in log order (formats/store-schema.md "Receive timestamps").
+  // imported from another log; nullopt, NaN, an infinity or a time later than the clock: now.
+  // Either way it is raised to keep receive times strictly increasing in log order
+  // (formats/store-schema.md "Receive timestamps").
   std::optional<double> received{};
 };
 
@@ -364,16 +365,6 @@ class Store {
   // transaction. Outcomes and errors as AppendBatch.
   Result<std::vector<AppendOutcome>> AppendPrepared(std::span<const PreparedMessage* const> msgs,
                                                     const AppendOptions& options = {});
-
-  // AppendBatch keeping each message's receive time from elsewhere (an imported log):
-  // received[i] is used for msgs[i] when it is later than the latest stored receive time and
-  // not later than the clock; one that is not later is raised to the latest + 0.001 ms (receive
-  // times strictly increase, formats/store-schema.md "Receive timestamps"); NaN, infinities and
-  // times later than the clock give the clock's time, as in AppendBatch.
-  // REQUIRES: received.size() == msgs.size().
-  Result<std::vector<AppendOutcome>> AppendBatch(std::span<const Message> msgs,
-                                                 std::span<const double> received,
-                                                 const AppendOptions& options = {});
 
   // Begins a StoreTransaction (BEGIN IMMEDIATE). Error: kBusy when another connection holds
   // the write lock past busy_timeout_ms, kInvalidArgument when one is open on this Store
