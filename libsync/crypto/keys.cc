@@ -1,5 +1,12 @@
 #include "ssb/keys.h"
 
+// SHA-256 comes from OpenSSL's libcrypto: its assembly uses the CPU's SHA extensions (or AVX2)
+// where libsodium's is portable C — 1.0 µs instead of 4.9 µs for a 1.4 KB message here, and
+// message ids and blob hashes are on every path. The low-level SHA256_* calls, deprecated in
+// OpenSSL 3 in favour of EVP, are used on purpose: EVP would look the digest up through the
+// provider framework on every call and pull that framework into our static binaries.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include <mutex>
@@ -56,22 +63,23 @@ bool VerifySignature(const PublicKey& pk, std::span<const uint8_t> message,
 
 Sha256Digest Sha256(std::span<const uint8_t> data) {
   Sha256Digest d;
-  crypto_hash_sha256(d.data(), data.data(), data.size());
+  ::SHA256(data.data(), data.size(), d.data());
   return d;
 }
 
-static_assert(sizeof(crypto_hash_sha256_state) <= 128, "Sha256Stream::state_ is too small");
-static_assert(alignof(crypto_hash_sha256_state) <= 8, "Sha256Stream::state_ is misaligned");
+static_assert(sizeof(SHA256_CTX) <= Sha256Stream::kStateBytes, "Sha256Stream::state_ is too small");
+static_assert(alignof(SHA256_CTX) <= 8, "Sha256Stream::state_ is misaligned");
 
-Sha256Stream::Sha256Stream() {
-  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
-}
+namespace {
+SHA256_CTX* Ctx(unsigned char* state) { return reinterpret_cast<SHA256_CTX*>(state); }
+}  // namespace
+
+Sha256Stream::Sha256Stream() { SHA256_Init(Ctx(state_)); }
 
 Sha256Stream::~Sha256Stream() { sodium_memzero(state_, sizeof state_); }
 
 void Sha256Stream::Update(std::span<const uint8_t> data) {
-  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_), data.data(),
-                            data.size());
+  SHA256_Update(Ctx(state_), data.data(), data.size());
 }
 
 void Sha256Stream::Update(const void* data, size_t n) {
@@ -80,7 +88,7 @@ void Sha256Stream::Update(const void* data, size_t n) {
 
 Sha256Digest Sha256Stream::Final() {
   Sha256Digest d;
-  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), d.data());
+  SHA256_Final(d.data(), Ctx(state_));
   return d;
 }
 

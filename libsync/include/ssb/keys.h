@@ -76,9 +76,11 @@ class Sha256Stream {
   void Update(std::string_view data) { Update(data.data(), data.size()); }
   Sha256Digest Final();
 
+  static constexpr size_t kStateBytes = 128;
+
  private:
-  // libsodium's crypto_hash_sha256_state, held without including <sodium.h> here.
-  alignas(8) unsigned char state_[128];
+  // libcrypto's SHA256_CTX, held without including OpenSSL's headers here.
+  alignas(8) unsigned char state_[kStateBytes];
 };
 // crypto_auth (HMAC-SHA-512 truncated to 32 bytes), used by test networks' caps.sign.
 std::array<uint8_t, 32> HmacSha512_256(std::span<const uint8_t> data, const HmacKey& key);
