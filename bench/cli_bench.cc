@@ -279,6 +279,7 @@ int main(int argc, char** argv) {
   std::printf("; raw");
   for (double x : raw) std::printf(" %.0f", x);
   std::printf(")\n");
-  std::filesystem::remove_all(dir);
+  // SSB_BENCH_KEEP=1 keeps the corpus and data dir, to profile a run by hand.
+  if (std::getenv("SSB_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
   return 0;
 }

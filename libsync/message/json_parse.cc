@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "ssb/json.h"
+#include "swar.h"
 
 namespace ssb::json {
 namespace {
@@ -49,6 +50,10 @@ size_t NextInvalidUtf8(std::string_view text, size_t from, size_t* bad_len) {
   auto* begin = reinterpret_cast<const uint8_t*>(text.data());
   auto* end = begin + text.size();
   for (auto* p = begin + from; p < end;) {
+    if (end - p >= 8 && !swar::HasHighByte(swar::Load(p))) {
+      p += 8;
+      continue;
+    }
     if (*p < 0x80) {
       ++p;
       continue;
@@ -275,6 +280,12 @@ class Parser {
     ++p_;  // opening quote
     const char* run = p_;
     for (;;) {
+      // Words without a quote, a backslash or a control character are copied as they are.
+      while (end_ - p_ >= 8) {
+        uint64_t x = swar::Load(p_);
+        if (swar::HasByte(x, '"') || swar::HasByte(x, '\\') || swar::HasByteBelow(x, 0x20)) break;
+        p_ += 8;
+      }
       if (p_ == end_) return Fail("unterminated string");
       auto c = static_cast<uint8_t>(*p_);
       if (c == '"') {

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "ssb/json.h"
+#include "swar.h"
 
 namespace ssb::json {
 
@@ -158,8 +159,19 @@ uint32_t DecodeAt(std::string_view s, size_t* i) {
 }  // namespace
 
 size_t Utf16Length(std::string_view s) {
+  // A lead byte starts one unit, or two for a supplementary code point: the bytes that are not
+  // continuation bytes, plus the 4-byte leads.
   size_t n = 0;
-  for (char ch : s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t x = swar::Load(s.data() + i);
+    n += 8;
+    if (swar::HasHighByte(x)) {
+      n -= static_cast<size_t>(swar::ContinuationBytes(x));
+      n += static_cast<size_t>(swar::FourByteLeads(x));
+    }
+  }
+  for (char ch : s.substr(i)) {
     auto c = static_cast<uint8_t>(ch);
     if ((c & 0xC0) != 0x80) ++n;  // a lead byte starts one unit...
     if (c >= 0xF0) ++n;           // ...or two for a supplementary code point
@@ -175,6 +187,7 @@ std::string Latin1(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     size_t run = i;
+    while (run + 8 <= s.size() && !swar::HasHighByte(swar::Load(s.data() + run))) run += 8;
     while (run < s.size() && static_cast<uint8_t>(s[run]) < 0x80) ++run;
     std::memcpy(o, s.data() + i, run - i);
     o += run - i;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ssb/json.h"
+#include "swar.h"
 
 namespace ssb::json {
 namespace {
@@ -43,6 +44,16 @@ void AppendQuoted(std::string* out, std::string_view s) {
   out->push_back('"');
   size_t run = 0;  // start of the pending verbatim run
   for (size_t i = 0; i < s.size(); ++i) {
+    // Words without a special byte join the verbatim run whole.
+    while (i + 8 <= s.size()) {
+      uint64_t x = swar::Load(s.data() + i);
+      if (swar::HasByteBelow(x, 0x20) || swar::HasByte(x, '"') || swar::HasByte(x, '\\') ||
+          swar::HasByte(x, 0xED)) {
+        break;
+      }
+      i += 8;
+    }
+    if (i >= s.size()) break;
     auto c = static_cast<uint8_t>(s[i]);
     if (!kSpecial[c]) continue;
     if (c < 0x80) {

@@ -127,3 +127,127 @@ TEST_CASE("parser limits refuse hostile input with a clear error") {
   CHECK_FALSE(Parse("[1] x").ok());
   CHECK(Parse(" \t\r\n[1]\n").ok());
 }
+
+namespace {
+
+// Byte-at-a-time references for the word-at-a-time text paths (swar.h).
+size_t RefUtf16Length(std::string_view s) {
+  size_t n = 0;
+  for (char ch : s) {
+    auto c = static_cast<uint8_t>(ch);
+    if ((c & 0xC0) != 0x80) ++n;
+    if (c >= 0xF0) ++n;
+  }
+  return n;
+}
+
+// Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629's table).
+size_t RefFirstInvalidUtf8(std::string_view s) {
+  auto at = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  for (size_t i = 0; i < s.size();) {
+    uint8_t c = at(i);
+    size_t need = 0;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      lo = c == 0xE0 ? 0xA0 : 0x80;
+      hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      lo = c == 0xF0 ? 0x90 : 0x80;
+      hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+      return i;
+    }
+    if (i + need >= s.size()) return i;  // truncated
+    if (at(i + 1) < lo || at(i + 1) > hi) return i;
+    for (size_t k = 2; k <= need; ++k) {
+      if (at(i + k) < 0x80 || at(i + k) > 0xBF) return i;
+    }
+    i += need + 1;
+  }
+  return std::string_view::npos;
+}
+
+// JSON.stringify of a string, from its UTF-16 units, as the spec writes it.
+std::string RefQuoted(std::string_view wtf8) {
+  std::u16string u = ssb::json::ToUtf16(wtf8);
+  std::u16string out = u"\"";
+  for (size_t i = 0; i < u.size(); ++i) {
+    char16_t c = u[i];
+    bool high = c >= 0xD800 && c <= 0xDBFF, low = c >= 0xDC00 && c <= 0xDFFF;
+    bool paired = (high && i + 1 < u.size() && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) ||
+                  (low && i > 0 && u[i - 1] >= 0xD800 && u[i - 1] <= 0xDBFF);
+    const char* esc = nullptr;
+    switch (c) {
+      case '"': esc = "\\\""; break;
+      case '\\': esc = "\\\\"; break;
+      case '\b': esc = "\\b"; break;
+      case '\f': esc = "\\f"; break;
+      case '\n': esc = "\\n"; break;
+      case '\r': esc = "\\r"; break;
+      case '\t': esc = "\\t"; break;
+      default: break;
+    }
+    if (esc) {
+      for (const char* p = esc; *p; ++p) out.push_back(static_cast<char16_t>(*p));
+    } else if (c < 0x20 || ((high || low) && !paired)) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      for (const char* p = buf; *p; ++p) out.push_back(static_cast<char16_t>(*p));
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back(u'"');
+  return ssb::json::FromUtf16(out);
+}
+
+}  // namespace
+
+TEST_CASE("the word-at-a-time text paths agree with byte-at-a-time references") {
+  // Pieces that hit every special case of the scans: plain ASCII, quotes, backslashes,
+  // controls, 2-, 3- and 4-byte sequences, a WTF-8 lone surrogate, Hangul (also lead byte 0xED)
+  // and ill-formed bytes; strung together at every length and alignment up to 3 words.
+  const std::vector<std::string> pieces = {
+      "a", "bcdefgh", "\"", "\\", "\n", "\x01", "\x1f", " ", "\xC3\xA9", "\xE2\x82\xAC",
+      "\xF0\x9F\x98\x80", "\xED\xA0\x80", "\xED\xBF\xBF", "\xED\x95\x9C", "\x7f", "/"};
+  const std::vector<std::string> bad = {"\xFF", "\x80", "\xC3", "\xE2\x82", "\xF0\x9F\x98"};
+  uint64_t state = 12345;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(state >> 33);
+  };
+  for (int round = 0; round < 20000; ++round) {
+    std::string s(next() % 8, 'x');  // shifts the rest against word boundaries
+    size_t n = next() % 12;
+    for (size_t k = 0; k < n; ++k) {
+      const std::string& piece = pieces[next() % pieces.size()];
+      // WTF-8 keeps a surrogate pair as one 4-byte sequence, never as two 3-byte ones.
+      bool pair = s.ends_with("\xED\xA0\x80") && piece.starts_with("\xED\xBF");
+      s += pair ? std::string("a") : piece;
+    }
+    INFO("round " << round);
+    CHECK(ssb::json::Utf16Length(s) == RefUtf16Length(s));
+    std::u16string units = ssb::json::ToUtf16(s);
+    std::string latin1;
+    for (char16_t u : units) latin1.push_back(static_cast<char>(u & 0xFF));
+    CHECK(ssb::json::Latin1(s) == latin1);
+    std::string quoted;
+    ssb::json::AppendQuoted(&quoted, s);
+    CHECK(quoted == RefQuoted(s));
+    // Parsing the quoted text gives the string back; and ill-formed bytes are found where a
+    // bytewise walk finds them.
+    auto back = Parse(quoted);
+    REQUIRE(back.ok());
+    CHECK(back->as_string() == s);
+    std::string broken = s;
+    broken.insert(next() % (broken.size() + 1), bad[next() % bad.size()]);
+    CHECK(ssb::json::FindInvalidUtf8(broken) == RefFirstInvalidUtf8(broken));
+  }
+}
