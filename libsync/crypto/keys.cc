@@ -62,8 +62,13 @@ bool VerifySignature(const PublicKey& pk, std::span<const uint8_t> message,
 }
 
 Sha256Digest Sha256(std::span<const uint8_t> data) {
+  // Not the one-shot ::SHA256, which looks the digest up through EVP on every call.
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
   Sha256Digest d;
-  ::SHA256(data.data(), data.size(), d.data());
+  SHA256_Final(d.data(), &ctx);
+  sodium_memzero(&ctx, sizeof ctx);
   return d;
 }
 

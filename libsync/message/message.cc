@@ -309,13 +309,37 @@ Message Message::FromValue(json::Value value) {
   return m;
 }
 
+namespace {
+
+// Hashes the latin1 view of `text` (the low byte of each UTF-16 unit) and returns its UTF-16
+// length. ASCII text is its own latin1 view; other text is converted through a buffer reused
+// by this thread.
+size_t HashLatin1(Sha256Stream& hash, std::string_view text) {
+  size_t units = json::Utf16Length(text);
+  if (units == text.size()) {
+    hash.Update(text);
+  } else {
+    static thread_local std::string buffer;
+    buffer = json::Latin1(text);
+    hash.Update(buffer);
+    if (buffer.capacity() > 64 * 1024) std::string().swap(buffer);
+  }
+  return units;
+}
+
+}  // namespace
+
 void Message::Derive() {
-  // The signed text is the value without "signature"; when "signature" is the last key (every
-  // well-formed message) the full text is the signed text with one more member spliced in.
-  std::string full;
+  // The id hashes the whole value pretty-printed; the signed text is the value without
+  // "signature". When "signature" is the last key (every well-formed message) the whole text is
+  // the signed text with one member spliced in before its closing "\n}": it is hashed in two
+  // pieces, the signed text's head and that tail, and never built.
+  std::string full;       // the whole text, when it is not the spliced form
+  std::string tail;       // the spliced form's last member and "\n}"
+  size_t head_size = 0;   // the spliced form: how much of signing_ starts the whole text
   const json::Value* sig = value_.Find("signature");
   if (value_.is_object() && sig && value_.keys().back() == "signature" && value_.size() > 1) {
-    // Sized like this thread's last message, so the texts rarely grow while being written.
+    // Sized like this thread's last message, so the text rarely grows while being written.
     static thread_local size_t last_size = 1024;
     signing_.clear();
     signing_.reserve(last_size);
@@ -326,13 +350,13 @@ void Message::Derive() {
       signing_.append(": ");
       json::AppendStringifyPretty(&signing_, value_.items()[i], 1);
     }
-    full.reserve(signing_.size() + 120);
-    full = signing_;
-    full.append(",\n  \"signature\": ");
-    json::AppendStringifyPretty(&full, *sig, 1);
-    full.append("\n}");
+    head_size = signing_.size();
     signing_.append("\n}");
-    last_size = full.size() + 64;
+    tail.reserve(128);
+    tail.append(",\n  \"signature\": ");
+    json::AppendStringifyPretty(&tail, *sig, 1);
+    tail.append("\n}");
+    last_size = signing_.size() + 64;
   } else if (value_.is_array()) {
     // ssb-keys' verifyObj signs a for-in clone of the value: an array becomes {"0": …}.
     full = json::StringifyPretty(value_);
@@ -352,15 +376,14 @@ void Message::Derive() {
       signing_ = full;
     }
   }
-  Sha256Digest digest;
-  utf16_length_ = json::Utf16Length(full);
-  if (utf16_length_ == full.size()) {  // pure ASCII: the latin1 view is the text itself
-    digest = Sha256(std::span(reinterpret_cast<const uint8_t*>(full.data()), full.size()));
+  Sha256Stream hash;
+  if (head_size) {
+    utf16_length_ = HashLatin1(hash, std::string_view(signing_).substr(0, head_size)) +
+                    HashLatin1(hash, tail);
   } else {
-    std::string latin1 = json::Latin1(full);
-    digest = Sha256(std::span(reinterpret_cast<const uint8_t*>(latin1.data()), latin1.size()));
+    utf16_length_ = HashLatin1(hash, full);
   }
-  id_ = MsgIdFromDigest(digest);
+  id_ = MsgIdFromDigest(hash.Final());
   memory_bytes_ = sizeof(Message) + signing_.capacity() + id_.capacity() + TreeBytes(value_);
 }
 
