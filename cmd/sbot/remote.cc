@@ -20,6 +20,7 @@
 #include "ssb/address.h"
 #include "ssb/node.h"
 #include "ssb/ref.h"
+#include "ssb/worker_pool.h"
 #include "verbs.h"
 
 namespace sbot {
@@ -264,6 +265,7 @@ std::optional<int> RunThroughServer(const Method& m, Context& ctx, const VerbArg
 }
 
 int Server(Context& ctx, const Method&, const VerbArgs& a) {
+  ssb::LimitMallocArenas();  // before the server's threads start: a long-lived process's RSS
   auto config = ssb::LoadNodeConfig(ctx.globals().path);
   if (!config.ok()) return ctx.Fail(config.status());
   ssb::NodeConfig c = std::move(config).value();

@@ -2,7 +2,11 @@
 #include "ssb/worker_pool.h"
 
 #include <sched.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
+#include <cstdlib>
 #include <system_error>
 
 namespace ssb {
@@ -16,6 +20,13 @@ unsigned UsableCpus() {
   }
   unsigned h = std::thread::hardware_concurrency();
   return h > 0 ? h : 1;
+}
+
+void LimitMallocArenas() {
+#if defined(__GLIBC__)
+  // glibc's own MALLOC_ARENA_MAX, when the user set it, wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+#endif
 }
 
 WorkerPool& WorkerPool::Shared() {
