@@ -312,17 +312,13 @@ Message Message::FromValue(json::Value value) {
 namespace {
 
 // Hashes the latin1 view of `text` (the low byte of each UTF-16 unit) and returns its UTF-16
-// length. ASCII text is its own latin1 view; other text is converted through a buffer reused
-// by this thread.
+// length. ASCII text is its own latin1 view and is hashed as it is.
 size_t HashLatin1(Sha256Stream& hash, std::string_view text) {
   size_t units = json::Utf16Length(text);
   if (units == text.size()) {
     hash.Update(text);
   } else {
-    static thread_local std::string buffer;
-    buffer = json::Latin1(text);
-    hash.Update(buffer);
-    if (buffer.capacity() > 64 * 1024) std::string().swap(buffer);
+    hash.Update(json::Latin1(text));
   }
   return units;
 }

@@ -51,12 +51,12 @@ class WorkerPool {
 unsigned UsableCpus();
 
 // For a long-lived process, before its threads start: at most two malloc arenas (glibc only,
-// and not when MALLOC_ARENA_MAX is set in the environment). glibc gives threads that allocate at once arenas of their own, up to 8
-// per core, and the pool's workers allocate the messages they parse while the thread that
-// stores them frees them, so every arena grows to its own peak. With two, the receiving
-// server of bench/net peaks at 25.1 MiB instead of 26.5 at the same speed (`sbot add`, whose
-// reader thread also allocates, runs 5% slower with it, so only `sbot server` asks for it). A
-// process-wide setting, so the library never makes it on its own.
+// and not when MALLOC_ARENA_MAX is set in the environment). glibc gives threads that allocate
+// at once arenas of their own, up to 8 per core; the pool's workers allocate the messages they
+// parse and the thread that stores them frees them, so every arena grows to its own peak. Two
+// took bench/net's receiving server from 26.1–26.7 MiB to 24.7–25.4 at the same speed;
+// `sbot add`, whose reader thread allocates too, ran 5% slower with it, so only `sbot server`
+// asks. A process-wide setting, so the library never makes it on its own.
 void LimitMallocArenas();
 
 }  // namespace ssb
